@@ -1,0 +1,204 @@
+//! The module-evaluation tier of domi-nix.
+//!
+//! Evaluates the trunk and selected branches with nixpkgs' `lib` only, against
+//! the NixOS contract, through `nix-modules/eval` — the same top-level
+//! flake-parts module as `flake.nix`, on the revisions pinned in `flake.lock`.
+//! Many cases go through one Nix process ([`Evaluator::eval_batch`]); a case
+//! that fails is evaluated again alone so its error is Nix's own, attributed
+//! to the feature, file and option ([`EvalError::Nix`]).
+//!
+//! This crate and the xtask are the only places that run Nix.
+
+pub mod lock;
+mod nix;
+
+use std::collections::BTreeMap;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use lock::{Lock, LockError, LockedInput};
+pub use nix::{NIX_FEATURES, Nix};
+
+/// One evaluation: a set of branches (their `requires` are added) on top of
+/// the trunk, with extra NixOS settings.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Case {
+    pub features: Vec<String>,
+    /// A NixOS `config` fragment as JSON, e.g. `{"domi-nix": {"hardening": {"level": "strict"}}}`.
+    pub settings: Value,
+    /// Dotted option paths to return; `None` = every contract option plus `domi-nix`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<String>>,
+}
+
+impl Case {
+    pub fn feature(name: &str) -> Self {
+        Case { features: vec![name.to_owned()], settings: Value::Object(Default::default()), select: None }
+    }
+
+    pub fn with_settings(mut self, settings: Value) -> Self {
+        self.settings = settings;
+        self
+    }
+}
+
+/// What an evaluation produced.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Outcome {
+    /// The branches evaluated: the case's features and what they require.
+    pub features: Vec<String>,
+    /// Messages of failed NixOS assertions.
+    pub assertions: Vec<String>,
+    pub warnings: Vec<String>,
+    /// The selected options' values, keyed by dotted path.
+    pub config: Value,
+}
+
+/// Why the tier cannot run on this machine (a skip, not a failure, unless
+/// `DOMINIX_REQUIRE_EVAL=1`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    #[error("`nix` is not on PATH — install Nix ≥ 2.8 (Debian/Ubuntu: `apt-get install nix-bin`)")]
+    NoNix,
+    #[error(
+        "flake input `{input}` ({rev}) is not in the Nix store — run `cargo xtask seed {input} --from <a checkout of {url}>` (or, with network, `cargo xtask seed --all`)"
+    )]
+    NotSeeded { input: String, rev: String, url: String },
+    #[error("{0}")]
+    Lock(String),
+}
+
+impl Unavailable {
+    /// The `SKIP` line the tiers print: `SKIP module-eval: <reason> — <fix>`.
+    pub fn skip_line(&self) -> String {
+        format!("SKIP module-eval: {self}")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("{case}: module evaluation is unavailable: {reason}")]
+    Unavailable { case: String, reason: Unavailable },
+    #[error("{case}: could not run `nix`: {message}")]
+    Spawn { case: String, message: String },
+    #[error("{}", nix::render_failure(.case, .features, .file.as_deref(), .option.as_deref(), .message, .hint))]
+    Nix {
+        case: String,
+        features: Vec<String>,
+        /// The file Nix blamed, relative to the workspace root when inside it.
+        file: Option<String>,
+        /// The option Nix named.
+        option: Option<String>,
+        /// Nix's own error, trimmed to what matters.
+        message: String,
+        hint: String,
+    },
+    #[error("{case}: unexpected answer from nix-modules/eval: {message}")]
+    Output { case: String, message: String },
+    #[error("{}", nix::render_assertions(.case, .features, .messages))]
+    Assertions { case: String, features: Vec<String>, messages: Vec<String> },
+    #[error("{case}: evaluation produced warnings (features: {}):\n  - {}", .features.join(", "), .messages.join("\n  - "))]
+    Warnings { case: String, features: Vec<String>, messages: Vec<String> },
+}
+
+/// Runs evaluations for one workspace.
+#[derive(Debug, Clone)]
+pub struct Evaluator {
+    root: Utf8PathBuf,
+    nix: Nix,
+}
+
+/// The flake inputs module evaluation needs (nixpkgs itself is never forced).
+pub const EVAL_INPUTS: &[&str] = &["nixpkgs-lib", "flake-parts"];
+
+impl Evaluator {
+    pub fn new(root: impl Into<Utf8PathBuf>) -> Self {
+        Evaluator { root: root.into(), nix: Nix::default() }
+    }
+
+    pub fn root(&self) -> &Utf8Path {
+        &self.root
+    }
+
+    /// Checks that Nix is installed and the pinned inputs are in the store.
+    pub fn preflight(&self) -> Result<(), Unavailable> {
+        if !self.nix.available() {
+            return Err(Unavailable::NoNix);
+        }
+        let lock = Lock::read(&self.root.join("flake.lock")).map_err(|e| Unavailable::Lock(e.to_string()))?;
+        for name in EVAL_INPUTS {
+            let input = lock.input(name).map_err(|e| Unavailable::Lock(e.to_string()))?;
+            let present = self
+                .nix
+                .store_path_of(&input.nar_hash)
+                .map(|path| Utf8Path::new(&path).exists())
+                .unwrap_or(false);
+            if !present {
+                return Err(Unavailable::NotSeeded {
+                    input: (*name).to_owned(),
+                    rev: input.short_rev(),
+                    url: input.url(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates one case in its own Nix process; errors carry Nix's message.
+    pub fn eval(&self, id: &str, case: &Case) -> Result<Outcome, EvalError> {
+        let mut cases = BTreeMap::new();
+        cases.insert(id.to_owned(), case.clone());
+        let mut answers = self.run("single", &cases).map_err(|e| e.for_case(id, case, &self.root))?;
+        let answer = answers
+            .remove(id)
+            .ok_or_else(|| EvalError::Output { case: id.to_owned(), message: "the case is missing from the answer".into() })?;
+        parse_outcome(id, answer)
+    }
+
+    /// Evaluates many cases in one Nix process; the cases that fail are
+    /// evaluated again one by one to get their own error messages.
+    pub fn eval_batch(&self, cases: &BTreeMap<String, Case>) -> BTreeMap<String, Result<Outcome, EvalError>> {
+        let answers = self.run("batch", cases).ok();
+        cases
+            .iter()
+            .map(|(id, case)| {
+                let ok = answers.as_ref().and_then(|a| a.get(id)).filter(|a| a["ok"] == Value::Bool(true));
+                let result = match ok {
+                    Some(answer) => parse_outcome(id, answer.clone()),
+                    None => self.eval(id, case),
+                };
+                (id.clone(), result)
+            })
+            .collect()
+    }
+
+    fn run(&self, mode: &str, cases: &BTreeMap<String, Case>) -> Result<BTreeMap<String, Value>, nix::Failure> {
+        let request = serde_json::json!({ "mode": mode, "cases": cases }).to_string();
+        let entry = self.root.join("nix-modules/eval");
+        let stdout = self.nix.eval_file(&entry, &request)?;
+        serde_json::from_str(&stdout).map_err(|e| nix::Failure::Output(format!("not JSON: {e}")))
+    }
+}
+
+fn parse_outcome(id: &str, answer: Value) -> Result<Outcome, EvalError> {
+    serde_json::from_value(answer).map_err(|e| EvalError::Output { case: id.to_owned(), message: e.to_string() })
+}
+
+impl Outcome {
+    /// Turns failed assertions and warnings into errors naming the case and its features.
+    pub fn into_checked(self, case: &str) -> Result<Outcome, EvalError> {
+        if !self.assertions.is_empty() {
+            return Err(EvalError::Assertions {
+                case: case.to_owned(),
+                features: self.features,
+                messages: self.assertions,
+            });
+        }
+        if !self.warnings.is_empty() {
+            return Err(EvalError::Warnings { case: case.to_owned(), features: self.features, messages: self.warnings });
+        }
+        Ok(self)
+    }
+}

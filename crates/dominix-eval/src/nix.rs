@@ -1,0 +1,269 @@
+//! Running Nix for the evaluator, and turning its errors into findings.
+
+use camino::Utf8Path;
+use xshell::{Shell, cmd};
+
+use crate::{Case, EvalError};
+
+/// Experimental features every Nix call passes: Nix 2.8 needs them for
+/// `nix eval` and `builtins.fetchTree`.
+pub const NIX_FEATURES: &str = "nix-command flakes";
+
+/// The Nix executable (taken from PATH, so tests can put a recording `nix` first).
+#[derive(Debug, Clone, Default)]
+pub struct Nix;
+
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Spawn(String),
+    /// Nix ran and failed: its stderr.
+    Nix(String),
+    Output(String),
+}
+
+impl Nix {
+    pub fn available(&self) -> bool {
+        shell().is_ok_and(|sh| cmd!(sh, "nix --version").quiet().ignore_stderr().read().is_ok())
+    }
+
+    /// The store path a fixed-output source with this NAR hash has.
+    pub fn store_path_of(&self, nar_hash: &str) -> Option<String> {
+        let sh = shell().ok()?;
+        cmd!(sh, "nix-store --print-fixed-path --recursive sha256 {nar_hash} source")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .ok()
+    }
+
+    /// `nix-instantiate --eval --strict --json FILE --argstr request JSON`.
+    ///
+    /// `nix-instantiate` because Nix 2.8's `nix eval --file` does not call the
+    /// file's function with `--argstr`. Nothing is fetched: [`crate::Evaluator::preflight`]
+    /// has checked that the pinned inputs are in the store.
+    pub(crate) fn eval_file(&self, file: &Utf8Path, request: &str) -> Result<String, Failure> {
+        let sh = shell().map_err(|e| Failure::Spawn(e.to_string()))?;
+        let output = cmd!(
+            sh,
+            "nix-instantiate --extra-experimental-features {NIX_FEATURES} --eval --strict --json {file} --argstr request {request}"
+        )
+        .quiet()
+        .ignore_status()
+        .output()
+        .map_err(|e| Failure::Spawn(e.to_string()))?;
+        if output.status.success() {
+            String::from_utf8(output.stdout).map_err(|e| Failure::Output(e.to_string()))
+        } else {
+            Err(Failure::Nix(String::from_utf8_lossy(&output.stderr).into_owned()))
+        }
+    }
+}
+
+fn shell() -> xshell::Result<Shell> {
+    Shell::new()
+}
+
+impl Failure {
+    pub(crate) fn for_case(self, id: &str, case: &Case, root: &Utf8Path) -> EvalError {
+        match self {
+            Failure::Spawn(message) => EvalError::Spawn { case: id.to_owned(), message },
+            Failure::Output(message) => EvalError::Output { case: id.to_owned(), message },
+            Failure::Nix(stderr) => {
+                let finding = Finding::from_stderr(&stderr, root);
+                EvalError::Nix {
+                    case: id.to_owned(),
+                    features: case.features.clone(),
+                    hint: finding.hint(),
+                    file: finding.file,
+                    option: finding.option,
+                    message: finding.message,
+                }
+            }
+        }
+    }
+}
+
+/// What an error message of Nix says, in pieces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Finding {
+    pub message: String,
+    pub file: Option<String>,
+    pub option: Option<String>,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    UndeclaredOption,
+    WrongType,
+    Conflict,
+    InfiniteRecursion,
+    Syntax,
+    Other,
+}
+
+/// Lines of Nix's error kept at most.
+const MAX_LINES: usize = 24;
+
+impl Finding {
+    pub(crate) fn from_stderr(stderr: &str, root: &Utf8Path) -> Finding {
+        let root_prefix = format!("{}/", root.as_str().trim_end_matches('/'));
+        // Keep the error itself; drop progress noise and the --show-trace advice.
+        let start = stderr.find("error:").unwrap_or(0);
+        let relevant: Vec<&str> = stderr[start..]
+            .lines()
+            .filter(|l| !l.contains("--show-trace") && !l.trim().is_empty())
+            .collect();
+        let mut message = relevant.iter().take(MAX_LINES).copied().collect::<Vec<_>>().join("\n");
+        if relevant.len() > MAX_LINES {
+            message.push_str(&format!("\n… ({} more lines; rerun with `--show-trace` for all)", relevant.len() - MAX_LINES));
+        }
+        let message = message.replace(&root_prefix, "");
+
+        let kind = if message.contains("does not exist") && message.contains("The option") {
+            Kind::UndeclaredOption
+        } else if message.contains("is not of type") {
+            Kind::WrongType
+        } else if message.contains("conflicting definition values") {
+            Kind::Conflict
+        } else if message.contains("infinite recursion") {
+            Kind::InfiniteRecursion
+        } else if message.contains("syntax error") {
+            Kind::Syntax
+        } else {
+            Kind::Other
+        };
+        let option = between(&message, "option `", "'")
+            .or_else(|| between(&message, "option '", "'"))
+            .or_else(|| between(&message, "option `", "`"))
+            .map(str::to_owned);
+        let file = between(&message, "In `", "'")
+            .or_else(|| between(&message, "In '", "'"))
+            .or_else(|| after_at(&message))
+            .map(|f| f.strip_prefix(&root_prefix).unwrap_or(f).to_owned());
+        Finding { message, file, option, kind }
+    }
+
+    pub(crate) fn hint(&self) -> String {
+        let file = self.file.as_deref().unwrap_or("the module named above");
+        let option = self.option.as_deref().unwrap_or("the option named above");
+        match self.kind {
+            Kind::UndeclaredOption => format!(
+                "`{option}` is not declared. If it is a real NixOS option, declare it in \
+                 nix-modules/contract/options.nix with its nixpkgs type (then run `cargo xtask contract verify`); \
+                 otherwise correct the name in {file}."
+            ),
+            Kind::WrongType => format!("give `{option}` a value of the declared type in {file}."),
+            Kind::Conflict => format!(
+                "`{option}` has conflicting definitions: wrap one in `lib.mkDefault`/`lib.mkForce` or remove one ({file})."
+            ),
+            Kind::InfiniteRecursion => format!(
+                "a value depends on itself — look for `config` used to decide `imports` or an option defined from itself in {file}."
+            ),
+            Kind::Syntax => format!("fix the syntax error in {file} (`nix-instantiate --parse {file}` shows it alone)."),
+            Kind::Other => format!("see Nix's message above; rerun with `--show-trace` for the full trace ({file})."),
+        }
+    }
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = text.find(open)? + open.len();
+    let len = text[start..].find(close)?;
+    let found = &text[start..start + len];
+    (!found.is_empty() && !found.contains('\n')).then_some(found)
+}
+
+/// `… at /path/file.nix:12:3` → `/path/file.nix`.
+fn after_at(text: &str) -> Option<&str> {
+    text.lines().find_map(|line| {
+        let rest = &line[line.find(" at ")? + 4..];
+        let path = rest.split(':').next()?.trim();
+        path.ends_with(".nix").then_some(path)
+    })
+}
+
+pub(crate) fn render_failure(
+    case: &str,
+    features: &[String],
+    file: Option<&str>,
+    option: Option<&str>,
+    message: &str,
+    hint: &str,
+) -> String {
+    let mut out = format!("module evaluation of `{case}` failed (features: {})", list(features));
+    if let Some(file) = file {
+        out.push_str(&format!("\n  file:   {file}"));
+    }
+    if let Some(option) = option {
+        out.push_str(&format!("\n  option: {option}"));
+    }
+    out.push_str(&format!("\n  nix:    {}", message.replace('\n', "\n          ")));
+    out.push_str(&format!("\n  fix:    {hint}"));
+    out
+}
+
+pub(crate) fn render_assertions(case: &str, features: &[String], messages: &[String]) -> String {
+    format!(
+        "module evaluation of `{case}` failed NixOS assertions (features: {}):\n  - {}",
+        list(features),
+        messages.join("\n  - ")
+    )
+}
+
+fn list(features: &[String]) -> String {
+    if features.is_empty() { "trunk only".to_owned() } else { features.join(", ") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(stderr: &str) -> Finding {
+        Finding::from_stderr(stderr, Utf8Path::new("/src/domi-nix"))
+    }
+
+    #[test]
+    fn undeclared_option() {
+        let f = finding(
+            "warning: Git tree is dirty\nerror: The option `boot.kernel.sysctlx' does not exist. Definition values:\n       - In `/src/domi-nix/crates/hardening/nixos.nix': { }\n(use '--show-trace' to show detailed location information)\n",
+        );
+        assert_eq!(f.option.as_deref(), Some("boot.kernel.sysctlx"));
+        assert_eq!(f.file.as_deref(), Some("crates/hardening/nixos.nix"));
+        assert!(!f.message.contains("show-trace") && !f.message.contains("Git tree"), "{}", f.message);
+        assert!(f.hint().contains("nix-modules/contract/options.nix"), "{}", f.hint());
+    }
+
+    #[test]
+    fn wrong_type() {
+        let f = finding(
+            "error: A definition for option `boot.kernelParams' is not of type `list of string, with spaces inside double quotes'. Definition values:\n       - In `/src/domi-nix/crates/hardening/nixos.nix': \"x\"\n",
+        );
+        assert_eq!(f.kind, Kind::WrongType);
+        assert_eq!(f.option.as_deref(), Some("boot.kernelParams"));
+        assert_eq!(f.file.as_deref(), Some("crates/hardening/nixos.nix"));
+    }
+
+    #[test]
+    fn syntax_error_names_the_file() {
+        let f = finding("error: syntax error, unexpected '}'\n\n       at /src/domi-nix/crates/ui/nixos.nix:12:3:\n");
+        assert_eq!(f.kind, Kind::Syntax);
+        assert_eq!(f.file.as_deref(), Some("crates/ui/nixos.nix"));
+        assert_eq!(f.option, None);
+    }
+
+    #[test]
+    fn infinite_recursion_and_unknown_errors() {
+        assert_eq!(finding("error: infinite recursion encountered\n").kind, Kind::InfiniteRecursion);
+        let other = finding("something odd");
+        assert_eq!(other.kind, Kind::Other);
+        assert_eq!(other.message, "something odd");
+    }
+
+    #[test]
+    fn long_errors_are_trimmed() {
+        let long: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let f = finding(&format!("error: boom\n{long}"));
+        assert!(f.message.lines().count() <= MAX_LINES + 1);
+        assert!(f.message.contains("more lines"));
+    }
+}

@@ -1,0 +1,78 @@
+//! Test support for domi-nix feature crates.
+//!
+//! ```no_run
+//! # use serde_json::json;
+//! let Some(config) = dominix_testing::eval_feature("hardening", json!({})) else { return };
+//! assert_eq!(config["boot.kernel.sysctl"]["kernel.kptr_restrict"], 2);
+//! ```
+//!
+//! Evaluation runs the real module through `nix-modules/eval` (see
+//! `dominix-eval`). Where it cannot run (no Nix, pinned inputs not in the
+//! store), the helpers print one visible line
+//! `SKIP module-eval: <reason> — <fix>` straight to the terminal (past the test
+//! harness' capture) and return `None`; with `DOMINIX_REQUIRE_EVAL=1` they
+//! panic instead, so CI cannot pass by skipping.
+
+use std::io::Write;
+use std::sync::OnceLock;
+
+use dominix_eval::{Case, EvalError, Evaluator, Outcome, Unavailable};
+use serde_json::Value;
+
+pub use dominix_eval;
+
+/// The workspace this crate belongs to.
+pub fn evaluator() -> Evaluator {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let root = std::fs::canonicalize(root)
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_owned))
+        .unwrap_or_else(|| root.to_owned());
+    Evaluator::new(root)
+}
+
+fn availability() -> &'static Result<(), Unavailable> {
+    static AVAILABLE: OnceLock<Result<(), Unavailable>> = OnceLock::new();
+    AVAILABLE.get_or_init(|| evaluator().preflight())
+}
+
+/// Whether `DOMINIX_REQUIRE_EVAL=1` turns skips into failures.
+pub fn eval_required() -> bool {
+    std::env::var("DOMINIX_REQUIRE_EVAL").is_ok_and(|v| v == "1")
+}
+
+/// `Some(evaluator)` when module evaluation can run here; otherwise prints the
+/// SKIP line (or panics under `DOMINIX_REQUIRE_EVAL=1`) and returns `None`.
+pub fn evaluator_or_skip(test: &str) -> Option<Evaluator> {
+    match availability() {
+        Ok(()) => Some(evaluator()),
+        Err(reason) => {
+            if eval_required() {
+                panic!("{test}: {} (DOMINIX_REQUIRE_EVAL=1 forbids skipping)", reason.skip_line());
+            }
+            // Written to the process' stderr directly: the harness only captures print!/eprint!.
+            let _ = writeln!(std::io::stderr(), "{} [{test}]", reason.skip_line());
+            None
+        }
+    }
+}
+
+/// Evaluates a case; `None` when skipped. Errors are returned as they are
+/// (for tests that expect a failure).
+pub fn try_eval(id: &str, case: &Case) -> Option<Result<Outcome, EvalError>> {
+    Some(evaluator_or_skip(id)?.eval(id, case))
+}
+
+/// Evaluates `feature` (with what it requires) on the trunk with `settings`
+/// applied, and returns the selected configuration: every contract option
+/// plus `domi-nix`, keyed by dotted path. Failed assertions, warnings, type
+/// errors and undeclared options fail the test with a message naming the
+/// feature, the file and the option.
+pub fn eval_feature(feature: &str, settings: Value) -> Option<Value> {
+    let case = Case::feature(feature).with_settings(settings);
+    let outcome = try_eval(feature, &case)?;
+    match outcome.and_then(|o| o.into_checked(feature)) {
+        Ok(outcome) => Some(outcome.config),
+        Err(error) => panic!("{error}"),
+    }
+}

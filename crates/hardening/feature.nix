@@ -1,0 +1,17 @@
+# The hardening branch (dendritic fragment): contributes the NixOS module
+# `flake.modules.nixos.hardening` and its VM test `checks.<system>.hardening`.
+{config, ...}: {
+  flake.modules.nixos.hardening = ./nixos.nix;
+
+  perSystem = {
+    pkgs,
+    system,
+    ...
+  }: {
+    checks = config.flake.lib.mkFeatureChecks {
+      inherit pkgs system;
+      feature = "hardening";
+      test = ./vm-test.nix;
+    };
+  };
+}

@@ -1,0 +1,36 @@
+# domi-nix ui: the domi-nix shell, a banner with the host, its addresses and
+# the attached branches, shown at every interactive login.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}: let
+  cfg = config.domi-nix.ui;
+  inherit (lib) mkIf mkOption types;
+in {
+  options.domi-nix.ui = {
+    package = mkOption {
+      type = types.package;
+      default = pkgs.callPackage ./package.nix {};
+      defaultText = lib.literalExpression "pkgs.callPackage ./package.nix { }";
+      description = "The domi-nix shell package (provides `domi-nix-shell`).";
+    };
+
+    showOnLogin = mkOption {
+      type = types.bool;
+      default = true;
+      description = "Whether interactive login shells print the domi-nix shell banner.";
+    };
+  };
+
+  config = mkIf cfg.enable {
+    environment.systemPackages = [cfg.package];
+
+    environment.loginShellInit = mkIf cfg.showOnLogin ''
+      if [ -t 1 ]; then
+        ${lib.getExe' cfg.package "domi-nix-shell"} || true
+      fi
+    '';
+  };
+}
