@@ -7,9 +7,8 @@
 # in flake.lock. `self` is the working tree as a string, so nothing here copies
 # the workspace (or its target/ directory) into the Nix store.
 #
-# `request` is JSON (built by crates/dominix-testing and the xtask, never by
-# string pasting):
-#   { "mode": "batch" | "single",
+# `request` is JSON (built by crates/dominix-eval, never by string pasting):
+#   { "mode": "batch" | "single" | "describe-contract",
 #     "cases": { "<id>": { "features": [..], "settings": {..}, "select": ["a.b", ..] } } }
 # The answer maps every case id to
 #   { ok, features, assertions, warnings, config }   (`ok = false` only in batch mode,
@@ -82,9 +81,12 @@
     then attempt.value
     else {ok = false;};
 in
-  builtins.mapAttrs (
-    if (req.mode or "single") == "batch"
-    then tryCase
-    else evalCase
-  )
-  req.cases
+  if (req.mode or "single") == "describe-contract"
+  then contract.describe
+  else
+    builtins.mapAttrs (
+      if (req.mode or "single") == "batch"
+      then tryCase
+      else evalCase
+    )
+    req.cases

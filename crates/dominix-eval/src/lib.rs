@@ -23,7 +23,7 @@ pub use nix::{NIX_FEATURES, Nix};
 
 /// One evaluation: a set of branches (their `requires` are added) on top of
 /// the trunk, with extra NixOS settings.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Case {
     pub features: Vec<String>,
     /// A NixOS `config` fragment as JSON, e.g. `{"domi-nix": {"hardening": {"level": "strict"}}}`.
@@ -31,6 +31,13 @@ pub struct Case {
     /// Dotted option paths to return; `None` = every contract option plus `domi-nix`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+}
+
+impl Default for Case {
+    /// The trunk alone, no settings.
+    fn default() -> Self {
+        Case { features: Vec::new(), settings: Value::Object(Default::default()), select: None }
+    }
 }
 
 impl Case {
@@ -172,6 +179,25 @@ impl Evaluator {
                 (id.clone(), result)
             })
             .collect()
+    }
+
+    /// The contract's own description (`describe` in nix-modules/contract), for `contract verify`.
+    pub fn describe_contract(&self) -> Result<Value, EvalError> {
+        let request = serde_json::json!({ "mode": "describe-contract" }).to_string();
+        let stdout = self
+            .nix
+            .eval_file(&self.root.join("nix-modules/eval"), &request)
+            .map_err(|e| e.for_case("contract", &Case::default(), &self.root))?;
+        serde_json::from_str(&stdout).map_err(|e| EvalError::Output { case: "contract".into(), message: e.to_string() })
+    }
+
+    /// Evaluates `file` called with `--arg`-style string arguments; its JSON.
+    pub fn eval_json_file(&self, file: &Utf8Path, args: &[(&str, &str)]) -> Result<Value, EvalError> {
+        let stdout = self
+            .nix
+            .eval_file_args(file, args)
+            .map_err(|e| e.for_case(file.as_str(), &Case::default(), &self.root))?;
+        serde_json::from_str(&stdout).map_err(|e| EvalError::Output { case: file.to_string(), message: e.to_string() })
     }
 
     fn run(&self, mode: &str, cases: &BTreeMap<String, Case>) -> Result<BTreeMap<String, Value>, nix::Failure> {

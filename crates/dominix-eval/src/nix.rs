@@ -42,10 +42,16 @@ impl Nix {
     /// file's function with `--argstr`. Nothing is fetched: [`crate::Evaluator::preflight`]
     /// has checked that the pinned inputs are in the store.
     pub(crate) fn eval_file(&self, file: &Utf8Path, request: &str) -> Result<String, Failure> {
+        self.eval_file_args(file, &[("request", request)])
+    }
+
+    /// `nix-instantiate --eval --strict --json FILE --argstr NAME VALUE…`.
+    pub(crate) fn eval_file_args(&self, file: &Utf8Path, args: &[(&str, &str)]) -> Result<String, Failure> {
         let sh = shell().map_err(|e| Failure::Spawn(e.to_string()))?;
+        let argv: Vec<&str> = args.iter().flat_map(|(name, value)| ["--argstr", name, value]).collect();
         let output = cmd!(
             sh,
-            "nix-instantiate --extra-experimental-features {NIX_FEATURES} --eval --strict --json {file} --argstr request {request}"
+            "nix-instantiate --extra-experimental-features {NIX_FEATURES} --eval --strict --json {file} {argv...}"
         )
         .quiet()
         .ignore_status()

@@ -1,0 +1,223 @@
+//! Evaluates the contract with Nix for real: `describe` must produce JSON that
+//! compares clean with itself and lists the same entries as the recorded
+//! fixture, and the contract module must accept good settings and reject a
+//! wrongly typed one.
+//!
+//! Runs only where `nix-instantiate` exists and `DOMINIX_NIXPKGS_LIB` points to
+//! a nixpkgs `lib` source tree (the `lib` directory itself, or a directory
+//! containing `lib/`). Otherwise it prints `SKIP contract-describe: …` and
+//! passes — or panics, when `DOMINIX_REQUIRE_EVAL=1`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dominix_contract::compare;
+use serde_json::Value;
+
+const NAME: &str = "contract-describe";
+
+struct Nix {
+    lib: PathBuf,
+    contract: PathBuf,
+}
+
+/// Skips (or, under `DOMINIX_REQUIRE_EVAL=1`, fails) with a reason and a fix.
+fn skip(reason: &str, fix: &str) -> Option<Nix> {
+    if std::env::var("DOMINIX_REQUIRE_EVAL").is_ok_and(|v| v == "1") {
+        panic!("{NAME}: {reason} — {fix} (DOMINIX_REQUIRE_EVAL=1 forbids skipping)");
+    }
+    eprintln!("SKIP {NAME}: {reason} — {fix}");
+    None
+}
+
+fn nix() -> Option<Nix> {
+    match Command::new("nix-instantiate").arg("--version").output() {
+        Ok(output) if output.status.success() => {}
+        Ok(_) | Err(_) => {
+            return skip(
+                "`nix-instantiate` is not available",
+                "install Nix (2.8 or newer) and put it on PATH",
+            );
+        }
+    }
+    let Some(dir) = std::env::var_os("DOMINIX_NIXPKGS_LIB").map(PathBuf::from) else {
+        return skip(
+            "DOMINIX_NIXPKGS_LIB is not set",
+            "set it to a nixpkgs lib source tree (a nixpkgs checkout or its lib/ directory)",
+        );
+    };
+    let lib = if dir.join("default.nix").is_file() && dir.join("types.nix").is_file() {
+        dir
+    } else if dir.join("lib/default.nix").is_file() && dir.join("lib/types.nix").is_file() {
+        dir.join("lib")
+    } else {
+        return skip(
+            &format!("DOMINIX_NIXPKGS_LIB={} holds no nixpkgs lib", dir.display()),
+            "point it at a directory with types.nix and default.nix, or one containing lib/",
+        );
+    };
+    let contract = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../nix-modules/contract");
+    assert!(
+        contract.join("default.nix").is_file(),
+        "no contract at {}",
+        contract.display()
+    );
+    Some(Nix { lib, contract })
+}
+
+impl Nix {
+    /// `nix-instantiate --eval --strict --json` of `expr`, a function of
+    /// `{ lib, contract }` (both passed as strings, never pasted into Nix code).
+    fn eval(&self, expr: &str) -> Output {
+        let lib = self.lib.to_str().expect("lib path is UTF-8");
+        let contract = self.contract.to_str().expect("contract path is UTF-8");
+        let wrapped = format!(
+            "{{libDir, contractDir}}: let lib = import libDir; contract = import contractDir {{inherit lib;}}; in ({expr})"
+        );
+        Command::new("nix-instantiate")
+            .args(["--extra-experimental-features", "nix-command flakes"])
+            .args(["--eval", "--strict", "--json", "--expr", &wrapped])
+            .args([
+                "--argstr",
+                "libDir",
+                lib,
+                "--argstr",
+                "contractDir",
+                contract,
+            ])
+            .output()
+            .expect("nix-instantiate runs")
+    }
+
+    fn eval_json(&self, expr: &str) -> Value {
+        let output = self.eval(expr);
+        assert!(
+            output.status.success(),
+            "nix-instantiate failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("nix-instantiate printed JSON")
+    }
+}
+
+fn keys(value: &Value, field: &str) -> BTreeSet<String> {
+    value[field]
+        .as_object()
+        .unwrap_or_else(|| panic!("`{field}` is an object"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn describe_evaluates_and_matches_the_fixture_entries() {
+    let Some(nix) = nix() else { return };
+    let described = nix.eval_json("contract.describe");
+
+    let report = compare(&described, &described).expect("describe has the documented shape");
+    assert!(report.is_ok(), "{report}");
+    assert!(report.warnings().next().is_none(), "{report}");
+
+    let fixture_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/contract.json");
+    let fixture: Value =
+        serde_json::from_str(&std::fs::read_to_string(&fixture_path).expect("fixture readable"))
+            .expect("fixture is JSON");
+    assert_eq!(
+        keys(&described, "options"),
+        keys(&fixture, "options"),
+        "contract options changed: re-record tests/fixtures (see tests/fixtures/README.md)"
+    );
+    assert_eq!(
+        keys(&described, "pkgs"),
+        keys(&fixture, "pkgs"),
+        "contract pkgs changed: re-record tests/fixtures"
+    );
+
+    // Every option entry names a nixpkgs file and a type.
+    for (path, entry) in described["options"].as_object().expect("options object") {
+        let files = entry["declaredIn"]
+            .as_array()
+            .expect("declaredIn is a list");
+        assert!(
+            files.len() == 1
+                && files[0]
+                    .as_str()
+                    .is_some_and(|f| f.starts_with("nixos/modules/") && f.ends_with(".nix")),
+            "{path}: declaredIn {files:?}"
+        );
+        assert!(
+            entry["type"].as_str().is_some_and(|t| !t.is_empty()),
+            "{path}: no type"
+        );
+    }
+}
+
+const MODULE_EVAL: &str = r#"
+  let
+    evaluated = lib.evalModules {
+      modules = [
+        contract.module
+        { _module.args.pkgs = contract.pkgs; }
+        ({ pkgs, ... }: {
+          boot.kernel.sysctl."kernel.kptr_restrict" = 2;
+          boot.blacklistedKernelModules = [ "dccp" ];
+          users.users.domi = { isNormalUser = true; shell = pkgs.bashInteractive; };
+          environment.etc."x".text = "y";
+          environment.systemPackages = [ pkgs.jq ];
+          BAD
+        })
+      ];
+    };
+    c = evaluated.config;
+  in {
+    sysctl = c.boot.kernel.sysctl."kernel.kptr_restrict";
+    blacklist = c.boot.blacklistedKernelModules;
+    home = c.users.users.domi.home;
+    etcTarget = c.environment.etc."x".target;
+    etcSource = c.environment.etc."x".source.outPath;
+    packages = map (p: p.outPath) c.environment.systemPackages;
+    params = c.boot.kernelParams;
+  }
+"#;
+
+#[test]
+fn module_accepts_good_settings_and_rejects_a_wrong_type() {
+    let Some(nix) = nix() else { return };
+
+    let good = nix.eval_json(&MODULE_EVAL.replace("BAD", ""));
+    assert_eq!(good["sysctl"], 2);
+    assert_eq!(good["blacklist"], serde_json::json!(["dccp"]));
+    assert_eq!(good["home"], "/home/domi");
+    assert_eq!(good["etcTarget"], "x");
+    let store_path = |v: &Value| {
+        v.as_str().is_some_and(|s| {
+            s.strip_prefix("/nix/store/").is_some_and(|rest| {
+                rest.len() > 33
+                    && rest.as_bytes()[32] == b'-'
+                    && rest[..32]
+                        .chars()
+                        .all(|c| "0123456789abcdfghijklmnpqrsvwxyz".contains(c))
+            })
+        })
+    };
+    assert!(store_path(&good["etcSource"]), "{}", good["etcSource"]);
+    assert!(
+        good["packages"]
+            .as_array()
+            .is_some_and(|p| p.len() == 1 && store_path(&p[0])),
+        "{}",
+        good["packages"]
+    );
+
+    let bad = nix.eval(&MODULE_EVAL.replace("BAD", r#"boot.kernelParams = "x";"#));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success(),
+        "a string for boot.kernelParams must be rejected"
+    );
+    assert!(
+        stderr.contains("boot.kernelParams") && stderr.contains("is not of type"),
+        "{stderr}"
+    );
+}

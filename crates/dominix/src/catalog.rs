@@ -1,0 +1,607 @@
+//! Discovery and validation of the feature catalog.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::Deserialize;
+
+use crate::meta::{Category, Feature, FeatureMeta, System};
+use crate::suggest::nearest;
+
+/// Names a feature may not take: they mean something else to the tools.
+pub const RESERVED_NAMES: [&str; 5] = ["trunk", "default", "minimal", "full", "all"];
+
+/// A validation problem in one feature's metadata. `check` reports all of
+/// them at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file to edit, relative to the workspace root (e.g. `crates/ui/Cargo.toml`).
+    pub file: Utf8PathBuf,
+    /// The feature (package name, or directory name when there is none).
+    pub feature: String,
+    /// The metadata field (or file) at fault, e.g. `requires`, `name`, `feature.nix`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sep = if self.message.ends_with(['.', '?', '!']) {
+            ""
+        } else {
+            "."
+        };
+        write!(
+            f,
+            "{}: feature `{}`: {}: {}{sep} Fix: {}",
+            self.file, self.feature, self.field, self.message, self.fix
+        )
+    }
+}
+
+/// Failure to read the catalog at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A file or directory could not be read.
+    #[error("cannot read `{path}`: {source}. Fix: check that the path exists and is readable")]
+    Io {
+        /// The file or directory.
+        path: Utf8PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `Cargo.toml` is not valid TOML.
+    #[error("`{path}` is not valid TOML: {source}Fix: correct the syntax of `{path}`")]
+    Toml {
+        /// The manifest.
+        path: Utf8PathBuf,
+        /// The parse error (with line and column).
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A path under `crates/` is not valid UTF-8.
+    #[error("path `{}` is not valid UTF-8. Fix: rename it", path.display())]
+    NonUtf8Path {
+        /// The offending path.
+        path: std::path::PathBuf,
+    },
+    /// The catalog was read but has validation problems.
+    #[error("{}", invalid_message(problems))]
+    Invalid {
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+fn invalid_message(problems: &[Problem]) -> String {
+    let mut out = format!(
+        "the feature catalog has {} problem{}:",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        out.push_str("\n  - ");
+        out.push_str(&p.to_string());
+    }
+    out
+}
+
+/// The set of features, sorted by name, plus the problems found in them.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    features: Vec<Feature>,
+    index: BTreeMap<String, usize>,
+    problems: Vec<Problem>,
+}
+
+impl Catalog {
+    /// Reads every `root/crates/*/Cargo.toml`. Crates without
+    /// `[package.metadata.dominix]` are not features and are skipped. Metadata
+    /// that cannot be understood, and every validation failure, become
+    /// [`Catalog::problems`]; only unreadable files and TOML syntax errors
+    /// stop discovery.
+    pub fn discover(root: &Utf8Path) -> Result<Catalog, CatalogError> {
+        let crates_dir = root.join("crates");
+        let entries = std::fs::read_dir(&crates_dir).map_err(|source| CatalogError::Io {
+            path: crates_dir.clone(),
+            source,
+        })?;
+        let mut dirs = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| CatalogError::Io {
+                path: crates_dir.clone(),
+                source,
+            })?;
+            let path = entry.path();
+            let name = entry
+                .file_name()
+                .into_string()
+                .map_err(|_| CatalogError::NonUtf8Path { path: path.clone() })?;
+            if path.is_dir() {
+                dirs.push(name);
+            }
+        }
+        dirs.sort();
+
+        let mut features = Vec::new();
+        let mut problems = Vec::new();
+        // Features whose metadata could not be read still count as known
+        // names, so that references to them do not cascade into more problems.
+        let mut broken = BTreeSet::new();
+        for dir_name in dirs {
+            let dir = Utf8PathBuf::from("crates").join(&dir_name);
+            let manifest = dir.join("Cargo.toml");
+            let abs_manifest = root.join(&manifest);
+            if !abs_manifest.is_file() {
+                continue;
+            }
+            let text =
+                std::fs::read_to_string(&abs_manifest).map_err(|source| CatalogError::Io {
+                    path: abs_manifest.clone(),
+                    source,
+                })?;
+            let table: toml::Table =
+                toml::from_str(&text).map_err(|source| CatalogError::Toml {
+                    path: manifest.clone(),
+                    source,
+                })?;
+            match read_feature(&dir, &dir_name, &table) {
+                Read::NotAFeature => continue,
+                Read::Broken { name, problems: p } => {
+                    problems.extend(p);
+                    broken.insert(name);
+                }
+                Read::Feature(feature) => {
+                    if !root.join(feature.fragment_path()).is_file() {
+                        problems.push(Problem {
+                            file: feature.fragment_path(),
+                            feature: feature.name.clone(),
+                            field: "feature.nix".into(),
+                            message: format!("missing Nix fragment `{}`", feature.fragment_path()),
+                            fix: format!(
+                                "create `{}` (a flake-parts module for the feature)",
+                                feature.fragment_path()
+                            ),
+                        });
+                    }
+                    features.push(feature);
+                }
+            }
+        }
+        let mut catalog = Catalog::build(features, &broken);
+        // Keep each feature's problems together, in name order.
+        problems.append(&mut catalog.problems);
+        problems.sort_by(|a, b| a.file.parent().cmp(&b.file.parent()));
+        catalog.problems = problems;
+        Ok(catalog)
+    }
+
+    /// [`Catalog::discover`], failing with [`CatalogError::Invalid`] when
+    /// there is any problem.
+    pub fn discover_valid(root: &Utf8Path) -> Result<Catalog, CatalogError> {
+        Catalog::discover(root)?.into_valid()
+    }
+
+    /// An in-memory catalog (tests, benchmarks), validated like a discovered
+    /// one except that `feature.nix` is not looked for. Duplicate names are a
+    /// problem; the first feature of that name is kept.
+    pub fn from_features(features: Vec<Feature>) -> Catalog {
+        Catalog::build(features, &BTreeSet::new())
+    }
+
+    fn build(mut features: Vec<Feature>, broken: &BTreeSet<String>) -> Catalog {
+        features.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut problems = Vec::new();
+        let mut kept: Vec<Feature> = Vec::with_capacity(features.len());
+        for f in features {
+            if kept.last().is_some_and(|k| k.name == f.name) {
+                problems.push(Problem {
+                    file: f.manifest_path(),
+                    feature: f.name.clone(),
+                    field: "name".into(),
+                    message: format!("another feature is already named `{}`", f.name),
+                    fix: "give each feature crate a unique package name".into(),
+                });
+            } else {
+                kept.push(f);
+            }
+        }
+        let index = kept
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.clone(), i))
+            .collect();
+        let mut catalog = Catalog {
+            features: kept,
+            index,
+            problems,
+        };
+        let mut found = validate(&catalog, broken);
+        catalog.problems.append(&mut found);
+        catalog
+    }
+
+    /// `Ok(self)` if there are no problems, else [`CatalogError::Invalid`].
+    pub fn into_valid(self) -> Result<Catalog, CatalogError> {
+        if self.problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(CatalogError::Invalid {
+                problems: self.problems,
+            })
+        }
+    }
+
+    /// Every feature, sorted by name.
+    pub fn features(&self) -> &[Feature] {
+        &self.features
+    }
+
+    /// The feature called `name`.
+    pub fn get(&self, name: &str) -> Option<&Feature> {
+        self.index.get(name).and_then(|&i| self.features.get(i))
+    }
+
+    /// Every feature name, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.features.iter().map(|f| f.name.as_str())
+    }
+
+    /// The validation problems found (empty when the catalog is valid).
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// Whether [`Catalog::problems`] is empty.
+    pub fn is_valid(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The nearest feature name to `given`, for "did you mean" hints.
+    pub fn suggest(&self, given: &str) -> Option<String> {
+        nearest(given, self.names())
+    }
+
+    /// The catalog as a JSON array of features (`cargo xtask list --json`):
+    /// each `{name, category, summary, requires, conflicts, systems, dir}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Array(
+            self.features
+                .iter()
+                .map(|f| {
+                    serde_json::json!({
+                        "name": f.name,
+                        "category": f.meta.category.as_str(),
+                        "summary": f.meta.summary,
+                        "requires": f.meta.requires,
+                        "conflicts": f.meta.conflicts,
+                        "systems": f.meta.systems.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                        "dir": f.dir.as_str(),
+                    })
+                })
+                .collect(),
+        )
+    }
+}
+
+enum Read {
+    NotAFeature,
+    Broken {
+        name: String,
+        problems: Vec<Problem>,
+    },
+    Feature(Feature),
+}
+
+/// Turns a parsed manifest into a feature, if it declares one.
+fn read_feature(dir: &Utf8Path, dir_name: &str, manifest: &toml::Table) -> Read {
+    let Some(package) = manifest.get("package").and_then(|p| p.as_table()) else {
+        return Read::NotAFeature;
+    };
+    let Some(meta) = package
+        .get("metadata")
+        .and_then(|m| m.as_table())
+        .and_then(|m| m.get("dominix"))
+    else {
+        return Read::NotAFeature;
+    };
+    let file = dir.join("Cargo.toml");
+    let name = package.get("name").and_then(|n| n.as_str());
+    let shown = name.unwrap_or(dir_name).to_owned();
+    let problem = |field: &str, message: String, fix: String| Problem {
+        file: file.clone(),
+        feature: shown.clone(),
+        field: field.to_owned(),
+        message,
+        fix,
+    };
+    let mut problems = Vec::new();
+    if name.is_none() {
+        problems.push(problem(
+            "name",
+            "[package] has no string `name`".into(),
+            format!("set `name = \"{dir_name}\"` in [package]"),
+        ));
+    }
+    let parsed = match meta.as_table() {
+        None => {
+            problems.push(problem(
+                "metadata",
+                format!(
+                    "[package.metadata.dominix] must be a table, found {}",
+                    meta.type_str()
+                ),
+                "write it as a `[package.metadata.dominix]` table".into(),
+            ));
+            None
+        }
+        Some(table) => match parse_meta(table) {
+            Ok(m) => Some(m),
+            Err(errs) => {
+                problems.extend(
+                    errs.into_iter()
+                        .map(|(field, message, fix)| problem(&field, message, fix)),
+                );
+                None
+            }
+        },
+    };
+    match (name, parsed) {
+        (Some(name), Some(meta)) if problems.is_empty() => Read::Feature(Feature {
+            name: name.to_owned(),
+            dir: dir.to_owned(),
+            meta,
+        }),
+        _ => Read::Broken {
+            name: shown,
+            problems,
+        },
+    }
+}
+
+/// Deserializes the metadata table with serde; on failure, works out which
+/// fields are at fault so that every one of them is reported.
+fn parse_meta(table: &toml::Table) -> Result<FeatureMeta, Vec<(String, String, String)>> {
+    let whole = match FeatureMeta::deserialize(toml::Value::Table(table.clone())) {
+        Ok(meta) => return Ok(meta),
+        Err(e) => e,
+    };
+    let fix_field = |key: &str| format!("correct `{key}` in [package.metadata.dominix]");
+    let mut errs = Vec::new();
+    for key in table.keys() {
+        if !FeatureMeta::KEYS.contains(&key.as_str()) {
+            let hint = nearest(key, FeatureMeta::KEYS)
+                .map(|s| format!(" — did you mean `{s}`?"))
+                .unwrap_or_default();
+            errs.push((
+                key.clone(),
+                format!("unknown key `{key}`{hint}"),
+                format!(
+                    "rename or remove it; valid keys: {}",
+                    FeatureMeta::KEYS.join(", ")
+                ),
+            ));
+        }
+    }
+    let mut field =
+        |key: &str, required: bool, check: &dyn Fn(toml::Value) -> Result<(), toml::de::Error>| {
+            match table.get(key) {
+                None if required => errs.push((
+                    key.to_owned(),
+                    format!("missing required key `{key}`"),
+                    format!("add `{key}` to [package.metadata.dominix]"),
+                )),
+                None => {}
+                Some(v) => {
+                    if let Err(e) = check(v.clone()) {
+                        errs.push((
+                            key.to_owned(),
+                            e.to_string().trim().to_owned(),
+                            fix_field(key),
+                        ));
+                    }
+                }
+            }
+        };
+    field("category", true, &|v| Category::deserialize(v).map(drop));
+    field("summary", true, &|v| String::deserialize(v).map(drop));
+    field("requires", false, &|v| {
+        Vec::<String>::deserialize(v).map(drop)
+    });
+    field("conflicts", false, &|v| {
+        Vec::<String>::deserialize(v).map(drop)
+    });
+    field("systems", true, &|v| {
+        Vec::<System>::deserialize(v).map(drop)
+    });
+    if errs.is_empty() {
+        errs.push((
+            "metadata".into(),
+            whole.to_string().trim().to_owned(),
+            "correct [package.metadata.dominix]".into(),
+        ));
+    }
+    Err(errs)
+}
+
+/// The checks shared by discovered and in-memory catalogs.
+fn validate(catalog: &Catalog, broken: &BTreeSet<String>) -> Vec<Problem> {
+    let known = |name: &str| catalog.get(name).is_some() || broken.contains(name);
+    let mut problems = Vec::new();
+    for f in &catalog.features {
+        let problem = |field: &str, message: String, fix: String| Problem {
+            file: f.manifest_path(),
+            feature: f.name.clone(),
+            field: field.to_owned(),
+            message,
+            fix,
+        };
+        let dir_name = f.dir.file_name().unwrap_or("");
+        if f.name != dir_name {
+            problems.push(problem(
+                "name",
+                format!("name `{}` does not match its directory `{}`", f.name, f.dir),
+                format!("rename the crate or its directory so both are `{}`", f.name),
+            ));
+        }
+        if !is_valid_name(&f.name) {
+            problems.push(problem(
+                "name",
+                format!(
+                    "`{}` is not a valid feature name (lowercase ASCII letter, then lowercase letters, digits or `-`)",
+                    f.name
+                ),
+                "rename the crate, e.g. `my-feature`".into(),
+            ));
+        }
+        if RESERVED_NAMES.contains(&f.name.as_str()) {
+            problems.push(problem(
+                "name",
+                format!("`{}` is a reserved name", f.name),
+                format!("pick another name; reserved: {}", RESERVED_NAMES.join(", ")),
+            ));
+        }
+        if f.meta.summary.trim().is_empty() {
+            problems.push(problem(
+                "summary",
+                "summary is empty".into(),
+                "write one line describing the feature".into(),
+            ));
+        } else if f.meta.summary.contains(['\n', '\r']) {
+            problems.push(problem(
+                "summary",
+                "summary spans several lines".into(),
+                "shorten it to a single line".into(),
+            ));
+        }
+        if f.meta.systems.is_empty() {
+            problems.push(problem(
+                "systems",
+                "no systems listed".into(),
+                format!(
+                    "list the systems the feature supports, from: {}",
+                    crate::meta::list(&System::ALL)
+                ),
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for s in &f.meta.systems {
+            if !seen.insert(*s) {
+                problems.push(problem(
+                    "systems",
+                    format!("`{s}` is listed more than once"),
+                    "list each system once".into(),
+                ));
+            }
+        }
+        for (field, list) in [
+            ("requires", &f.meta.requires),
+            ("conflicts", &f.meta.conflicts),
+        ] {
+            let mut seen = BTreeSet::new();
+            for other in list {
+                let fix = format!("correct the name in [package.metadata.dominix] {field}");
+                if other == &f.name {
+                    problems.push(problem(
+                        field,
+                        format!("`{other}` names the feature itself"),
+                        format!("remove `{other}` from {field}"),
+                    ));
+                } else if !known(other) {
+                    let hint = catalog
+                        .suggest(other)
+                        .map(|s| format!(" — did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    problems.push(problem(
+                        field,
+                        format!("`{other}`: no such feature{hint}"),
+                        fix,
+                    ));
+                } else if !seen.insert(other.as_str()) {
+                    problems.push(problem(
+                        field,
+                        format!("`{other}` is listed more than once"),
+                        "list it once".into(),
+                    ));
+                }
+            }
+        }
+        for other in &f.meta.requires {
+            if f.meta.conflicts.contains(other) && other != &f.name {
+                problems.push(problem(
+                    "conflicts",
+                    format!("`{other}` is both required and conflicting"),
+                    format!("remove `{other}` from either requires or conflicts"),
+                ));
+            }
+            if let Some(req) = catalog.get(other) {
+                let missing: Vec<System> = f
+                    .meta
+                    .systems
+                    .iter()
+                    .copied()
+                    .filter(|s| !req.supports(*s))
+                    .collect();
+                if !missing.is_empty() {
+                    problems.push(problem(
+                        "systems",
+                        format!(
+                            "supports {} but requires `{other}`, which does not",
+                            crate::meta::list(&missing)
+                        ),
+                        format!("drop those systems here or add them to `{other}`"),
+                    ));
+                }
+            }
+        }
+    }
+    problems.extend(cycle_problems(catalog));
+    problems
+}
+
+/// `^[a-z][a-z0-9-]*$`
+pub fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-'))
+}
+
+/// One problem per `requires` cycle, reported on its alphabetically first member.
+fn cycle_problems(catalog: &Catalog) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut reported: BTreeSet<Vec<String>> = BTreeSet::new();
+    for path in crate::resolve::all_cycles(catalog) {
+        // The path is `a -> b -> a`; rotate the ring to start at its smallest
+        // name so each cycle is reported once.
+        let ring = &path[..path.len().saturating_sub(1)];
+        let start = ring
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.cmp(b.1))
+            .map_or(0, |(i, _)| i);
+        let mut members: Vec<String> = ring[start..].to_vec();
+        members.extend_from_slice(&ring[..start]);
+        // A feature requiring itself is already reported on its own.
+        let Some(first) = members.first().cloned().filter(|_| members.len() > 1) else {
+            continue;
+        };
+        if reported.insert(members.clone()) {
+            members.push(first.clone());
+            problems.push(Problem {
+                file: catalog
+                    .get(&first)
+                    .map_or_else(|| Utf8PathBuf::from("Cargo.toml"), Feature::manifest_path),
+                feature: first,
+                field: "requires".into(),
+                message: format!("requires cycle: {}", members.join(" -> ")),
+                fix: "remove one `requires` entry along the cycle".into(),
+            });
+        }
+    }
+    problems
+}

@@ -1,0 +1,77 @@
+//! The domi-nix feature catalog.
+//!
+//! domi-nix is a NixOS system split into a *trunk* (the central
+//! configuration) and *features* (branches), one Cargo crate per feature.
+//! A feature crate `crates/<name>/` declares itself in its `Cargo.toml`:
+//!
+//! ```toml
+//! [package.metadata.dominix]
+//! category = "security"   # services | security | ui | packages | features
+//! summary = "one line"
+//! requires = []           # feature names
+//! conflicts = []          # feature names
+//! systems = ["x86_64-linux", "aarch64-linux"]
+//! ```
+//!
+//! and ships its Nix fragment, a flake-parts module, as `crates/<name>/feature.nix`.
+//!
+//! This crate is the single Rust reader of that metadata:
+//!
+//! - [`Catalog::discover`] finds and validates the features ([`Problem`]s are
+//!   collected, not thrown one at a time);
+//! - [`Catalog::resolve`] turns a [`Selection`] (feature names or a
+//!   [`Profile`], optionally a [`System`]) into a [`Resolution`]: the
+//!   `requires` closure in dependency order, each feature with its
+//!   [`Reason`], after checking conflicts, cycles and systems;
+//! - [`render::trunk_flake`] writes the `flake.nix` of a trunk, escaping
+//!   every string through [`nix`].
+//!
+//! ```
+//! use dominix::{Catalog, Category, Feature, FeatureMeta, RenderOptions, Selection, System};
+//!
+//! let feature = |name: &str, requires: &[&str]| Feature {
+//!     name: name.into(),
+//!     dir: format!("crates/{name}").into(),
+//!     meta: FeatureMeta {
+//!         category: Category::Features,
+//!         summary: format!("the {name} feature"),
+//!         requires: requires.iter().map(|s| s.to_string()).collect(),
+//!         conflicts: vec![],
+//!         systems: System::ALL.to_vec(),
+//!     },
+//! };
+//! let catalog = Catalog::from_features(vec![feature("hardening", &[]), feature("ui", &["hardening"])]);
+//! assert!(catalog.is_valid());
+//!
+//! let res = catalog.resolve(&Selection::features(["ui"]))?;
+//! assert_eq!(res.names(), ["hardening", "ui"]);
+//!
+//! let flake = dominix::trunk_flake(&res, &RenderOptions {
+//!     flake_ref: "github:o/domi-nix".into(),
+//!     system: System::X86_64Linux,
+//!     command: "cargo xtask compose --features ui".into(),
+//! });
+//! assert!(flake.contains("        m.hardening # required by ui\n"));
+//! # Ok::<(), dominix::ResolveError>(())
+//! ```
+//!
+//! It is pure: it reads `Cargo.toml` files and produces values and text. It
+//! never runs `nix` or any other program (that is the xtask's job), and it
+//! knows nothing about the xtask or its command line beyond the hints its
+//! error messages give.
+
+mod catalog;
+mod meta;
+pub mod nix;
+pub mod render;
+mod resolve;
+mod suggest;
+
+pub use catalog::{Catalog, CatalogError, Problem, RESERVED_NAMES, is_valid_name};
+pub use meta::{Category, Feature, FeatureMeta, ParseCategoryError, ParseSystemError, System};
+pub use render::{RenderOptions, trunk_flake};
+pub use resolve::{
+    FeatureSystems, ParseProfileError, Profile, Reason, Requested, Resolution, ResolveError,
+    ResolvedFeature, Selection,
+};
+pub use suggest::{distance, nearest};

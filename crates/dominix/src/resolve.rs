@@ -1,0 +1,639 @@
+//! Resolution of a selection (feature names or a profile) into the ordered
+//! set of features a trunk imports.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::catalog::Catalog;
+use crate::meta::{Feature, System, list};
+
+/// A named selection of features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Profile {
+    /// The trunk alone, no features.
+    Minimal,
+    /// Every feature (with a system given: every feature supporting it).
+    Full,
+}
+
+impl Profile {
+    /// Every profile.
+    pub const ALL: [Profile; 2] = [Profile::Minimal, Profile::Full];
+
+    /// The spelling used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Minimal => "minimal",
+            Profile::Full => "full",
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error of [`Profile::from_str`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown profile `{given}`; valid profiles: {}", list(&Profile::ALL))]
+pub struct ParseProfileError {
+    /// The rejected input.
+    pub given: String,
+}
+
+impl FromStr for Profile {
+    type Err = ParseProfileError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| ParseProfileError {
+                given: s.to_owned(),
+            })
+    }
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requested {
+    /// `--features a,b`: these features (and what they require).
+    Features(Vec<String>),
+    /// `--profile p`.
+    Profile(Profile),
+}
+
+/// A selection plus the target system, if one was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// Features or profile.
+    pub requested: Requested,
+    /// `--system`, if given.
+    pub system: Option<System>,
+}
+
+impl Selection {
+    /// Select these features, for any system.
+    pub fn features<I, S>(names: I) -> Selection
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Selection {
+            requested: Requested::Features(names.into_iter().map(Into::into).collect()),
+            system: None,
+        }
+    }
+
+    /// Select a profile, for any system.
+    pub fn profile(profile: Profile) -> Selection {
+        Selection {
+            requested: Requested::Profile(profile),
+            system: None,
+        }
+    }
+
+    /// Restrict to `system`.
+    pub fn with_system(mut self, system: System) -> Selection {
+        self.system = Some(system);
+        self
+    }
+}
+
+/// Why a feature is part of a resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Named in `--features`.
+    Requested,
+    /// Part of the selected profile.
+    Profile(Profile),
+    /// Pulled in by `requires` of these resolved features (sorted).
+    RequiredBy(Vec<String>),
+}
+
+impl Reason {
+    /// Whether the user asked for the feature directly (by name or profile).
+    pub fn is_direct(&self) -> bool {
+        !matches!(self, Reason::RequiredBy(_))
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Requested => f.write_str("requested"),
+            Reason::Profile(p) => write!(f, "in profile `{p}`"),
+            Reason::RequiredBy(by) => {
+                let by: Vec<String> = by.iter().map(|b| format!("`{b}`")).collect();
+                write!(f, "required by {}", by.join(", "))
+            }
+        }
+    }
+}
+
+/// One feature of a resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedFeature {
+    /// The feature.
+    pub feature: Feature,
+    /// Why it is there.
+    pub reason: Reason,
+}
+
+/// The outcome of [`Catalog::resolve`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// The features, requirements before dependents, ties alphabetical.
+    pub features: Vec<ResolvedFeature>,
+    /// The systems every resolved feature supports (all systems when empty),
+    /// in [`System::ALL`] order. Never empty.
+    pub systems: Vec<System>,
+    /// The system the selection asked for, if any (it is in `systems`).
+    pub system: Option<System>,
+}
+
+impl Resolution {
+    /// Feature names in resolution order.
+    pub fn names(&self) -> Vec<&str> {
+        self.features
+            .iter()
+            .map(|r| r.feature.name.as_str())
+            .collect()
+    }
+
+    /// Whether this is the trunk alone.
+    pub fn is_empty(&self) -> bool {
+        self.features.is_empty()
+    }
+
+    /// The resolved feature called `name`.
+    pub fn get(&self, name: &str) -> Option<&ResolvedFeature> {
+        self.features.iter().find(|r| r.feature.name == name)
+    }
+}
+
+/// A feature and the systems it supports, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureSystems {
+    /// Feature name.
+    pub name: String,
+    /// Its systems.
+    pub systems: Vec<System>,
+}
+
+impl fmt::Display for FeatureSystems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.systems.is_empty() {
+            write!(f, "`{}` (no systems)", self.name)
+        } else {
+            write!(f, "`{}` ({})", self.name, list(&self.systems))
+        }
+    }
+}
+
+/// Why a selection cannot be resolved. Every message ends with the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// `--features` with no names.
+    #[error(
+        "no features selected. Fix: name at least one feature (`cargo xtask list` shows them), or use `--profile minimal` for the trunk alone."
+    )]
+    EmptyFeatures,
+    /// An empty name in the list, e.g. from `ui,,hardening`.
+    #[error(
+        "empty feature name in the selection (a stray comma?). Fix: remove it, e.g. `--features ui,hardening`."
+    )]
+    EmptyName,
+    /// A profile name passed as a feature.
+    #[error("`{name}` is a profile, not a feature. Fix: use `--profile {name}`.")]
+    ProfileAsFeature {
+        /// The profile name.
+        name: String,
+    },
+    /// A name that is not in the catalog.
+    #[error(
+        "unknown feature `{name}`{} Run `cargo xtask list` to see all features.",
+        suggest_or_list(suggestion, known)
+    )]
+    UnknownFeature {
+        /// The name given.
+        name: String,
+        /// The nearest known name, if any is close.
+        suggestion: Option<String>,
+        /// Every known feature, suggested when none is close.
+        known: Vec<String>,
+    },
+    /// A feature requires a name that is not in the catalog.
+    #[error(
+        "feature `{feature}` requires `{requirement}`, which is not a known feature{} Fix: correct `requires` in `{feature}`'s [package.metadata.dominix] (`cargo xtask check` lists every such problem).",
+        did_you_mean(suggestion)
+    )]
+    UnknownRequirement {
+        /// The feature whose `requires` is wrong.
+        feature: String,
+        /// The unknown name.
+        requirement: String,
+        /// The nearest known name, if any is close.
+        suggestion: Option<String>,
+    },
+    /// `requires` forms a cycle.
+    #[error(
+        "requires cycle: {}. Fix: remove one of these `requires` entries.",
+        path.join(" -> ")
+    )]
+    Cycle {
+        /// `a -> b -> c -> a`: the first name repeated at the end.
+        path: Vec<String>,
+    },
+    /// Two resolved features conflict.
+    #[error(
+        "`{first}` ({first_reason}) conflicts with `{second}` ({second_reason}). Fix: drop one of them from the selection."
+    )]
+    Conflict {
+        /// The feature declaring the conflict (or the first of the pair).
+        first: String,
+        /// Why it is selected.
+        first_reason: Reason,
+        /// The other feature.
+        second: String,
+        /// Why it is selected.
+        second_reason: Reason,
+    },
+    /// `--system` not supported by some resolved features.
+    #[error(
+        "system `{system}` is not supported by {}. Fix: pick a system they support, or drop them from the selection.",
+        join_display(unsupported)
+    )]
+    UnsupportedSystem {
+        /// The requested system.
+        system: System,
+        /// The resolved features that do not support it.
+        unsupported: Vec<FeatureSystems>,
+    },
+    /// The resolved features share no system.
+    #[error(
+        "the selected features share no system: {}. Fix: drop features until the rest share a system.",
+        join_display(features)
+    )]
+    NoCommonSystem {
+        /// Every resolved feature with its systems.
+        features: Vec<FeatureSystems>,
+    },
+}
+
+/// "did you mean X?" when a name is close; otherwise the known names.
+fn suggest_or_list(suggestion: &Option<String>, known: &[String]) -> String {
+    match suggestion {
+        Some(_) => did_you_mean(suggestion),
+        None if known.is_empty() => ". There are no features yet (add a crate under crates/).".to_owned(),
+        None => format!(". Known features: {}.", known.join(", ")),
+    }
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    suggestion
+        .as_ref()
+        .map_or_else(|| ".".to_owned(), |s| format!(" — did you mean `{s}`?"))
+}
+
+fn join_display<T: fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why [`requires_closure`] stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ClosureError {
+    /// `a -> b -> a`.
+    Cycle(Vec<String>),
+    /// `feature` requires the unknown `requirement`.
+    Unknown {
+        feature: String,
+        requirement: String,
+    },
+}
+
+/// Every feature reachable from `roots` through `requires` (roots
+/// included; unknown roots are ignored), stopping at the first cycle or
+/// unknown requirement.
+pub(crate) fn requires_closure<'a, 'r, I>(
+    catalog: &'a Catalog,
+    roots: I,
+) -> Result<BTreeSet<&'a str>, ClosureError>
+where
+    I: IntoIterator<Item = &'r str>,
+{
+    let walk = walk(catalog, roots, true);
+    if let Some(cycle) = walk.cycles.into_iter().next() {
+        return Err(ClosureError::Cycle(cycle));
+    }
+    if let Some((feature, requirement)) = walk.unknown {
+        return Err(ClosureError::Unknown {
+            feature,
+            requirement,
+        });
+    }
+    Ok(walk.reached)
+}
+
+/// At least one cycle for every cyclic part of the `requires` graph
+/// (unknown requirements are skipped; they are reported elsewhere).
+pub(crate) fn all_cycles(catalog: &Catalog) -> Vec<Vec<String>> {
+    walk(catalog, catalog.names(), false).cycles
+}
+
+pub(crate) struct Walk<'a> {
+    reached: BTreeSet<&'a str>,
+    /// Each `a -> b -> a`, the first name repeated at the end.
+    cycles: Vec<Vec<String>>,
+    unknown: Option<(String, String)>,
+}
+
+/// Iterative depth-first search (deep chains cannot overflow the stack).
+/// Every back edge closes a cycle; `stop_early` stops at the first cycle or
+/// unknown requirement.
+fn walk<'a, 'r, I>(catalog: &'a Catalog, roots: I, stop_early: bool) -> Walk<'a>
+where
+    I: IntoIterator<Item = &'r str>,
+{
+    let mut out = Walk {
+        reached: BTreeSet::new(),
+        cycles: Vec::new(),
+        unknown: None,
+    };
+    // false: on the DFS stack; true: finished.
+    let mut done: HashMap<&'a str, bool> = HashMap::new();
+    for root in roots {
+        let Some(root) = catalog.get(root) else {
+            continue;
+        };
+        if done.contains_key(root.name.as_str()) {
+            continue;
+        }
+        done.insert(&root.name, false);
+        let mut stack: Vec<(&'a Feature, usize)> = vec![(root, 0)];
+        while let Some(&(f, idx)) = stack.last() {
+            let Some(req) = f.meta.requires.get(idx) else {
+                done.insert(&f.name, true);
+                stack.pop();
+                continue;
+            };
+            if let Some(top) = stack.last_mut() {
+                top.1 += 1;
+            }
+            let Some(r) = catalog.get(req) else {
+                if stop_early {
+                    out.unknown = Some((f.name.clone(), req.clone()));
+                    break;
+                }
+                continue;
+            };
+            match done.get(r.name.as_str()) {
+                Some(true) => {}
+                Some(false) => {
+                    let pos = stack
+                        .iter()
+                        .position(|(g, _)| g.name == r.name)
+                        .unwrap_or(0);
+                    let mut path: Vec<String> =
+                        stack[pos..].iter().map(|(g, _)| g.name.clone()).collect();
+                    path.push(r.name.clone());
+                    out.cycles.push(path);
+                    if stop_early {
+                        break;
+                    }
+                }
+                None => {
+                    done.insert(&r.name, false);
+                    stack.push((r, 0));
+                }
+            }
+        }
+        if stop_early && (out.unknown.is_some() || !out.cycles.is_empty()) {
+            break;
+        }
+    }
+    out.reached = done.into_keys().collect();
+    out
+}
+
+impl Catalog {
+    /// Resolves `selection`: the `requires` closure in dependency order, with
+    /// the reason for each feature, after checking names, cycles, conflicts
+    /// and systems.
+    pub fn resolve(&self, selection: &Selection) -> Result<Resolution, ResolveError> {
+        // 1. The directly selected features, deduplicated, in given order.
+        let mut direct: Vec<&Feature> = Vec::new();
+        let mut direct_names: BTreeSet<&str> = BTreeSet::new();
+        let base_reason;
+        match &selection.requested {
+            Requested::Features(names) => {
+                if names.is_empty() {
+                    return Err(ResolveError::EmptyFeatures);
+                }
+                for name in names {
+                    if name.trim().is_empty() {
+                        return Err(ResolveError::EmptyName);
+                    }
+                    let Some(f) = self.get(name) else {
+                        if Profile::from_str(name).is_ok() {
+                            return Err(ResolveError::ProfileAsFeature { name: name.clone() });
+                        }
+                        return Err(ResolveError::UnknownFeature {
+                            name: name.clone(),
+                            suggestion: self.suggest(name),
+                            known: self.names().map(str::to_owned).collect(),
+                        });
+                    };
+                    if direct_names.insert(&f.name) {
+                        direct.push(f);
+                    }
+                }
+                base_reason = Reason::Requested;
+            }
+            Requested::Profile(profile) => {
+                if *profile == Profile::Full {
+                    direct = self
+                        .features()
+                        .iter()
+                        .filter(|f| selection.system.is_none_or(|s| f.supports(s)))
+                        .collect();
+                    direct_names = direct.iter().map(|f| f.name.as_str()).collect();
+                }
+                base_reason = Reason::Profile(*profile);
+            }
+        }
+
+        // 2. The requires closure, rejecting cycles.
+        let closure = requires_closure(self, direct.iter().map(|f| f.name.as_str())).map_err(
+            |e| match e {
+                ClosureError::Cycle(path) => ResolveError::Cycle { path },
+                ClosureError::Unknown {
+                    feature,
+                    requirement,
+                } => ResolveError::UnknownRequirement {
+                    suggestion: self.suggest(&requirement),
+                    feature,
+                    requirement,
+                },
+            },
+        )?;
+        let features: Vec<&Feature> = closure.iter().filter_map(|n| self.get(n)).collect();
+
+        // 3. Why each feature is there.
+        let mut required_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for g in &features {
+            for r in &g.meta.requires {
+                if r != &g.name {
+                    required_by.entry(r).or_default().insert(&g.name);
+                }
+            }
+        }
+        let mut reasons: BTreeMap<&str, Reason> = BTreeMap::new();
+        for f in &features {
+            let reason = if direct_names.contains(f.name.as_str()) {
+                base_reason.clone()
+            } else {
+                let by = required_by.get(f.name.as_str());
+                Reason::RequiredBy(by.into_iter().flatten().map(|s| s.to_string()).collect())
+            };
+            reasons.insert(&f.name, reason);
+        }
+        let reason_of = |name: &str| reasons.get(name).cloned().unwrap_or(Reason::Requested);
+
+        // 4. Order: requirements first, ties alphabetical.
+        let ordered = topological(&features);
+
+        // 5. Conflicts, either direction.
+        for f in &ordered {
+            for other in &f.meta.conflicts {
+                if other != &f.name && closure.contains(other.as_str()) {
+                    return Err(ResolveError::Conflict {
+                        first: f.name.clone(),
+                        first_reason: reason_of(&f.name),
+                        second: other.clone(),
+                        second_reason: reason_of(other),
+                    });
+                }
+            }
+        }
+
+        // 6. Systems.
+        let systems_of = |f: &&Feature| FeatureSystems {
+            name: f.name.clone(),
+            systems: f.meta.systems.clone(),
+        };
+        if let Some(system) = selection.system {
+            let unsupported: Vec<FeatureSystems> = ordered
+                .iter()
+                .filter(|f| !f.supports(system))
+                .map(systems_of)
+                .collect();
+            if !unsupported.is_empty() {
+                return Err(ResolveError::UnsupportedSystem {
+                    system,
+                    unsupported,
+                });
+            }
+        }
+        let systems: Vec<System> = System::ALL
+            .into_iter()
+            .filter(|s| ordered.iter().all(|f| f.supports(*s)))
+            .collect();
+        if systems.is_empty() {
+            return Err(ResolveError::NoCommonSystem {
+                features: ordered.iter().map(systems_of).collect(),
+            });
+        }
+
+        Ok(Resolution {
+            features: ordered
+                .iter()
+                .map(|f| ResolvedFeature {
+                    feature: (*f).clone(),
+                    reason: reason_of(&f.name),
+                })
+                .collect(),
+            systems,
+            system: selection.system,
+        })
+    }
+}
+
+/// Kahn's algorithm over an acyclic, requires-closed set; the ready set is
+/// ordered by name so the result is deterministic.
+fn topological<'a>(features: &[&'a Feature]) -> Vec<&'a Feature> {
+    let by_name: BTreeMap<&str, &'a Feature> =
+        features.iter().map(|f| (f.name.as_str(), *f)).collect();
+    let mut pending: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for f in features {
+        let reqs: BTreeSet<&str> = f
+            .meta
+            .requires
+            .iter()
+            .map(String::as_str)
+            .filter(|r| by_name.contains_key(r) && *r != f.name)
+            .collect();
+        pending.insert(&f.name, reqs.len());
+        for r in reqs {
+            dependents.entry(r).or_default().push(&f.name);
+        }
+    }
+    let mut ready: BTreeSet<&str> = pending
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(name, _)| *name)
+        .collect();
+    let mut out = Vec::with_capacity(features.len());
+    while let Some(name) = ready.pop_first() {
+        if let Some(f) = by_name.get(name) {
+            out.push(*f);
+        }
+        for d in dependents.get(name).into_iter().flatten() {
+            if let Some(n) = pending.get_mut(d) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    ready.insert(d);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_round_trips() {
+        for p in Profile::ALL {
+            assert_eq!(p.as_str().parse::<Profile>(), Ok(p));
+        }
+        let err = "max".parse::<Profile>().err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("unknown profile `max`; valid profiles: minimal, full")
+        );
+    }
+
+    #[test]
+    fn reasons_display() {
+        assert_eq!(Reason::Requested.to_string(), "requested");
+        assert_eq!(
+            Reason::Profile(Profile::Full).to_string(),
+            "in profile `full`"
+        );
+        assert_eq!(
+            Reason::RequiredBy(vec!["a".into(), "b".into()]).to_string(),
+            "required by `a`, `b`"
+        );
+    }
+}

@@ -1,0 +1,52 @@
+//! `cargo xtask contract verify`: the contract against real nixpkgs.
+
+use camino::Utf8PathBuf;
+use dominix_eval::Evaluator;
+use xshell::{Shell, cmd};
+
+use crate::nix::NIX_FEATURES;
+use crate::{Failure, Project, Result};
+
+/// The nixpkgs source pinned in flake.lock, fetched (needs network or a seeded store).
+fn pinned_nixpkgs(project: &Project) -> Result<Utf8PathBuf> {
+    let sh = Shell::new().map_err(|e| Failure::new(e.to_string()))?;
+    sh.change_dir(&project.root);
+    let flake = project.flake_ref();
+    let json = cmd!(sh, "nix --extra-experimental-features {NIX_FEATURES} flake archive --json {flake}")
+        .read()
+        .map_err(|e| {
+            Failure::new(format!(
+                "cannot fetch the pinned nixpkgs ({e}). Fix: run where GitHub is reachable, or pass `--nixpkgs <a nixpkgs checkout at the locked revision>`"
+            ))
+        })?;
+    let archive: serde_json::Value = serde_json::from_str(&json)?;
+    archive["inputs"]["nixpkgs"]["path"]
+        .as_str()
+        .map(Utf8PathBuf::from)
+        .ok_or_else(|| Failure::new("`nix flake archive --json` did not report a nixpkgs path"))
+}
+
+pub fn verify(project: &Project, nixpkgs: Option<Utf8PathBuf>) -> Result<()> {
+    let evaluator = Evaluator::new(project.root.clone());
+    evaluator.preflight().map_err(|reason| Failure::new(reason.skip_line()))?;
+    let nixpkgs = match nixpkgs {
+        Some(path) => path,
+        None => pinned_nixpkgs(project)?,
+    };
+    if !nixpkgs.join("nixos/lib/eval-config.nix").exists() {
+        return Err(Failure::usage(format!(
+            "{nixpkgs} is not a nixpkgs source tree (no nixos/lib/eval-config.nix). Fix: pass the root of a nixpkgs checkout"
+        )));
+    }
+    let contract = evaluator.describe_contract()?;
+    let verify = project.root.join("nix-modules/contract/verify.nix");
+    eprintln!("evaluating the real NixOS option declarations of {nixpkgs} …");
+    let real = evaluator.eval_json_file(&verify, &[("nixpkgs", nixpkgs.as_str())])?;
+    let report = dominix_contract::compare(&contract, &real)?;
+    println!("{report}");
+    if report.is_ok() {
+        Ok(())
+    } else {
+        Err(Failure::new("the NixOS contract differs from nixpkgs; see the findings above"))
+    }
+}

@@ -1,0 +1,29 @@
+//! `cargo xtask list`.
+
+use crate::{Project, Result};
+
+pub fn run(project: &Project, json: bool) -> Result<()> {
+    let catalog = project.catalog()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&catalog.to_json())?);
+    } else {
+        println!("{:<14} {:<9} {:<28} {:<14} {:<14} SUMMARY", "FEATURE", "CATEGORY", "SYSTEMS", "REQUIRES", "CONFLICTS");
+        for f in catalog.features() {
+            let join = |v: &[String]| if v.is_empty() { "-".to_owned() } else { v.join(",") };
+            let systems: Vec<String> = f.meta.systems.iter().map(ToString::to_string).collect();
+            println!(
+                "{:<14} {:<9} {:<28} {:<14} {:<14} {}",
+                f.name,
+                f.meta.category.to_string(),
+                systems.join(","),
+                join(&f.meta.requires),
+                join(&f.meta.conflicts),
+                f.meta.summary
+            );
+        }
+    }
+    for problem in catalog.problems() {
+        eprintln!("warning: {problem}");
+    }
+    Ok(())
+}

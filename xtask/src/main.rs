@@ -1,0 +1,61 @@
+//! `cargo xtask`: the one entry point that composes domi-nix trunks and drives
+//! Nix. See `cargo xtask --help`; each subcommand lives in its own file.
+//!
+//! Exit codes: 0 ok, 1 a check or command failed, 2 usage error.
+
+mod check;
+mod compose;
+mod contract;
+mod flags;
+mod fmt;
+mod fsx;
+mod list;
+mod nix;
+mod project;
+mod run;
+mod seed;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use project::Project;
+
+/// An error for the user: what happened and the fix. `code` is the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl Failure {
+    /// A failed command or check (exit 1).
+    pub fn new(message: impl Into<String>) -> Self {
+        Failure { message: message.into(), code: 1 }
+    }
+
+    /// A usage error (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure { message: message.into(), code: 2 }
+    }
+}
+
+impl<E: std::error::Error> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::new(e.to_string())
+    }
+}
+
+pub type Result<T, E = Failure> = std::result::Result<T, E>;
+
+fn main() -> ExitCode {
+    let flags = flags::Xtask::parse();
+    let outcome = Project::locate().and_then(|project| flags.run(&project));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}

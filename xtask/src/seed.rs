@@ -1,0 +1,85 @@
+//! `cargo xtask seed`: put pinned flake inputs into the Nix store without
+//! network, after checking their NAR hash against flake.lock.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use dominix_eval::{Lock, LockedInput};
+use xshell::{Shell, cmd};
+
+use crate::nix::NIX_FEATURES;
+use crate::{Failure, Project, Result};
+
+pub fn run(project: &Project, inputs: &[String], from: Option<&Utf8Path>, all: bool, lock: Option<Utf8PathBuf>) -> Result<()> {
+    let sh = Shell::new().map_err(|e| Failure::new(e.to_string()))?;
+    if all {
+        if !inputs.is_empty() {
+            return Err(Failure::usage("`--all` seeds every input; do not name inputs with it"));
+        }
+        let flake = project.flake_ref();
+        cmd!(sh, "nix --extra-experimental-features {NIX_FEATURES} flake archive {flake}")
+            .run()
+            .map_err(|e| Failure::new(format!("`nix flake archive` failed: {e}. Without network, use `--from <dir>` per input")))?;
+        println!("seeded every input of flake.lock");
+        return Ok(());
+    }
+    let Some(from) = from else {
+        return Err(Failure::usage(
+            "say where the input comes from: `cargo xtask seed <input> --from <source tree or git repository>` (or `--all` with network)",
+        ));
+    };
+    let [name] = inputs else {
+        return Err(Failure::usage("`--from` seeds one input: name exactly one, e.g. `cargo xtask seed flake-parts --from ../flake-parts`"));
+    };
+    let lock_path = lock.unwrap_or_else(|| project.root.join("flake.lock"));
+    let input = Lock::read(&lock_path)?.input(name)?;
+    let path = seed_one(&sh, &input, from)?;
+    println!("seeded {name} {} from {from}: {path}", input.short_rev());
+    Ok(())
+}
+
+/// Copies exactly the locked revision out of `from` into a folder named
+/// `source`, checks its NAR hash, and adds it to the store.
+fn seed_one(sh: &Shell, input: &LockedInput, from: &Utf8Path) -> Result<String> {
+    if !from.is_dir() {
+        return Err(Failure::usage(format!("{from} is not a directory. Fix: pass a source tree or a git repository of `{}`", input.name)));
+    }
+    let work = tempfile::tempdir().map_err(|e| Failure::new(format!("cannot create a temporary directory: {e}")))?;
+    let work = Utf8Path::from_path(work.path())
+        .map(Utf8Path::to_owned)
+        .ok_or_else(|| Failure::new("the temporary directory path is not UTF-8"))?;
+    let source = work.join("source");
+    std::fs::create_dir(&source).map_err(|e| Failure::new(format!("cannot create {source}: {e}")))?;
+
+    if is_git(from) {
+        let rev = &input.rev;
+        let tar = work.join("source.tar");
+        cmd!(sh, "git -C {from} archive --format=tar --output={tar} {rev}").quiet().run().map_err(|_| {
+            Failure::new(format!(
+                "{from} does not contain revision {rev} of `{}`. Fix: fetch that revision into it (`git -C {from} fetch origin {rev}`), or pass a tree of it",
+                input.name
+            ))
+        })?;
+        cmd!(sh, "tar -x -f {tar} -C {source}").quiet().run().map_err(|e| Failure::new(format!("cannot unpack {tar}: {e}")))?;
+    } else {
+        cmd!(sh, "cp -R {from}/. {source}").quiet().run().map_err(|e| Failure::new(format!("cannot copy {from}: {e}")))?;
+    }
+
+    let actual = cmd!(sh, "nix --extra-experimental-features {NIX_FEATURES} hash path {source}")
+        .quiet()
+        .read()
+        .map_err(|e| Failure::new(format!("cannot hash {from}: {e}")))?;
+    if actual != input.nar_hash {
+        return Err(Failure::new(format!(
+            "{from} is not the locked `{}` ({}): its NAR hash differs.\n  flake.lock: {}\n  {from}: {actual}\nFix: use a copy of exactly revision {} (a git repository containing it is enough)",
+            input.name, input.short_rev(), input.nar_hash, input.rev
+        )));
+    }
+    let added = cmd!(sh, "nix-store --add-fixed --recursive sha256 {source}")
+        .quiet()
+        .read()
+        .map_err(|e| Failure::new(format!("cannot add {from} to the Nix store: {e}. Fix: run as a user who may write to the store")))?;
+    Ok(added)
+}
+
+fn is_git(dir: &Utf8Path) -> bool {
+    dir.join(".git").exists() || (dir.join("HEAD").is_file() && dir.join("objects").is_dir())
+}
