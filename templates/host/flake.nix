@@ -2,6 +2,7 @@
   description = "My NixOS host, with domi-nix branches attached";
 
   inputs = {
+    # Point this at the domi-nix repository you use.
     domi-nix.url = "github:domi-nix/domi-nix";
     nixpkgs.follows = "domi-nix/nixpkgs";
   };

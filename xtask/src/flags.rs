@@ -135,6 +135,12 @@ pub enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Measure module evaluation of every feature (see BENCHMARKS.md).
+    Bench {
+        /// Timed runs.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+    },
     /// Format every Nix file with alejandra.
     Fmt {
         /// Only report files that are not formatted (exit 1 if any).
@@ -217,6 +223,7 @@ impl Xtask {
                 crate::run::matrix(project, system, json.as_deref(), junit.as_deref(), emit, dry_run)
             }
             Cmd::Fmt { check } => crate::fmt::run(project, check),
+            Cmd::Bench { runs } => crate::bench::run(project, runs),
         }
     }
 }
