@@ -1,0 +1,80 @@
+//! Module evaluation of the trunk and of the manifest's assertions: a
+//! hand-written `imports` list is checked as strictly as `cargo xtask compose`.
+
+use dominix_testing::dominix_eval::Case;
+use dominix_testing::try_eval;
+use serde_json::{Value, json};
+
+fn eval(id: &str, case: Case) -> Option<dominix_testing::dominix_eval::Outcome> {
+    Some(try_eval(id, &case)?.unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// A catalog entry for a branch that is not a crate, defined through settings.
+fn entry(requires: &[&str], conflicts: &[&str]) -> Value {
+    json!({ "category": "services", "summary": "test branch", "requires": requires, "conflicts": conflicts })
+}
+
+#[test]
+fn the_trunk_alone_looks_like_domi_nix() {
+    let Some(outcome) = eval("trunk", Case::default()) else { return };
+    let config = &outcome.config;
+    assert_eq!(config["networking.hostName"], "domi-nix");
+    assert_eq!(config["system.nixos.distroName"], "domi-nix");
+    assert_eq!(config["system.nixos.variant_id"], "domi-nix");
+    assert!(config["users.motd"].as_str().is_some_and(|m| m.contains("domi-nix")));
+    assert_eq!(config["services.getty.autologinUser"], Value::Null, "no default login outside VMs");
+    let manifest: Value = serde_json::from_str(
+        config["environment.etc"]["domi-nix/features.json"]["text"].as_str().expect("manifest text"),
+    )
+    .expect("JSON");
+    assert_eq!(manifest["features"], json!({}));
+    assert!(outcome.assertions.is_empty(), "{:?}", outcome.assertions);
+}
+
+#[test]
+fn the_vm_login_creates_a_wheel_user_and_logs_it_in() {
+    let case = Case::default().with_settings(json!({ "domi-nix": { "trunk": { "defaultLogin": { "enable": true } } } }));
+    let Some(outcome) = eval("trunk+login", case) else { return };
+    let user = &outcome.config["users.users"]["domi"];
+    assert_eq!(user["isNormalUser"], true);
+    assert!(user["extraGroups"].as_array().is_some_and(|g| g.contains(&json!("wheel"))));
+    assert_eq!(outcome.config["services.getty.autologinUser"], "domi");
+}
+
+#[test]
+fn a_missing_requirement_fails_an_assertion_naming_both_features() {
+    let settings = json!({ "domi-nix": { "features": { "web": entry(&["status-api"], &[]) } } });
+    let Some(outcome) = eval("requires", Case::default().with_settings(settings)) else { return };
+    let [message] = outcome.assertions.as_slice() else {
+        panic!("expected one failed assertion, got {:?}", outcome.assertions);
+    };
+    assert!(message.contains("`web`") && message.contains("`status-api`"), "{message}");
+    assert!(message.contains("Fix:"), "{message}");
+}
+
+#[test]
+fn conflicting_branches_fail_an_assertion_naming_both() {
+    let settings = json!({ "domi-nix": { "features": { "telnet": entry(&[], &["hardening"]) } } });
+    let case = Case { features: vec!["hardening".into()], ..Case::default() }.with_settings(settings);
+    let Some(outcome) = eval("conflicts", case) else { return };
+    let [message] = outcome.assertions.as_slice() else {
+        panic!("expected one failed assertion, got {:?}", outcome.assertions);
+    };
+    assert!(message.contains("`telnet`") && message.contains("`hardening`") && message.contains("conflict"), "{message}");
+}
+
+#[test]
+fn a_satisfied_requirement_passes() {
+    let settings = json!({ "domi-nix": { "features": { "web": entry(&["hardening"], &["nothing-attached"]) } } });
+    let case = Case { features: vec!["hardening".into()], ..Case::default() }.with_settings(settings);
+    let Some(outcome) = eval("satisfied", case) else { return };
+    assert!(outcome.assertions.is_empty(), "{:?}", outcome.assertions);
+}
+
+#[test]
+fn an_unknown_feature_is_an_error_naming_the_known_ones() {
+    let case = Case { features: vec!["nope".into()], ..Case::default() };
+    let Some(result) = try_eval("unknown", &case) else { return };
+    let error = result.expect_err("`nope` is not a feature").to_string();
+    assert!(error.contains("unknown feature `nope`") && error.contains("hardening"), "{error}");
+}
