@@ -16,9 +16,14 @@ fn store_entries() -> Option<usize> {
 pub fn run(project: &Project, runs: usize) -> Result<()> {
     let catalog = project.valid_catalog()?;
     let evaluator = Evaluator::new(project.root.clone());
-    evaluator.preflight().map_err(|reason| Failure::new(reason.skip_line()))?;
-    let cases: BTreeMap<String, Case> =
-        catalog.features().iter().map(|f| (f.name.clone(), Case::feature(&f.name))).collect();
+    evaluator
+        .preflight()
+        .map_err(|reason| Failure::new(reason.skip_line()))?;
+    let cases: BTreeMap<String, Case> = catalog
+        .features()
+        .iter()
+        .map(|f| (f.name.clone(), Case::feature(&f.name)))
+        .collect();
     // One warm-up run: the first evaluation after a boot reads the inputs from disk.
     evaluator.eval_batch(&cases);
     let before = store_entries();
@@ -43,7 +48,10 @@ pub fn run(project: &Project, runs: usize) -> Result<()> {
         ms(times[times.len() - 1])
     );
     match (before, after) {
-        (Some(b), Some(a)) => println!("nix store entries: {b} before, {a} after ({} added by the runs)", a.saturating_sub(b)),
+        (Some(b), Some(a)) => println!(
+            "nix store entries: {b} before, {a} after ({} added by the runs)",
+            a.saturating_sub(b)
+        ),
         _ => println!("nix store entries: /nix/store not readable"),
     }
     Ok(())

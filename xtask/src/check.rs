@@ -29,13 +29,31 @@ struct Tier {
 
 impl Tier {
     fn from_problems(name: &'static str, summary: String, details: Vec<String>) -> Tier {
-        let status = if details.is_empty() { Status::Passed } else { Status::Failed };
-        Tier { name, status, summary, details }
+        let status = if details.is_empty() {
+            Status::Passed
+        } else {
+            Status::Failed
+        };
+        Tier {
+            name,
+            status,
+            summary,
+            details,
+        }
     }
 
     fn skipped(name: &'static str, reason: String) -> Tier {
-        let status = if dominix_testing_required() { Status::Failed } else { Status::Skipped };
-        Tier { name, status, summary: String::new(), details: vec![reason] }
+        let status = if dominix_testing_required() {
+            Status::Failed
+        } else {
+            Status::Skipped
+        };
+        Tier {
+            name,
+            status,
+            summary: String::new(),
+            details: vec![reason],
+        }
     }
 }
 
@@ -57,7 +75,10 @@ pub fn run(project: &Project, json: bool) -> Result<()> {
     } else {
         let reason = "SKIP nix-parse: `nix-instantiate` is not on PATH — install Nix ≥ 2.8 (Debian/Ubuntu: `apt-get install nix-bin`)";
         tiers.push(Tier::skipped("nix-parse", reason.to_owned()));
-        tiers.push(Tier::skipped("trunks", reason.replace("nix-parse", "trunks")));
+        tiers.push(Tier::skipped(
+            "trunks",
+            reason.replace("nix-parse", "trunks"),
+        ));
     }
     tiers.push(format(project)?);
     tiers.push(deadnix(project, &sh, &files));
@@ -65,7 +86,11 @@ pub fn run(project: &Project, json: bool) -> Result<()> {
     tiers.push(eval_tier);
 
     let count = |s: Status| tiers.iter().filter(|t| t.status == s).count();
-    let (passed, failed, skipped) = (count(Status::Passed), count(Status::Failed), count(Status::Skipped));
+    let (passed, failed, skipped) = (
+        count(Status::Passed),
+        count(Status::Failed),
+        count(Status::Skipped),
+    );
     let total = catalog.features().len();
     if json {
         let report = serde_json::json!({
@@ -89,12 +114,22 @@ pub fn run(project: &Project, json: bool) -> Result<()> {
         println!("module-eval: {evaluated}/{total} features evaluated");
         println!("check: {passed} passed, {failed} failed, {skipped} skipped");
     }
-    if failed == 0 { Ok(()) } else { Err(Failure::new(format!("{failed} check tier(s) failed; see above"))) }
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(Failure::new(format!(
+            "{failed} check tier(s) failed; see above"
+        )))
+    }
 }
 
 fn metadata(catalog: &Catalog) -> Tier {
     let details = catalog.problems().iter().map(ToString::to_string).collect();
-    Tier::from_problems("metadata", format!("{} features", catalog.features().len()), details)
+    Tier::from_problems(
+        "metadata",
+        format!("{} features", catalog.features().len()),
+        details,
+    )
 }
 
 fn resolution(catalog: &Catalog) -> Tier {
@@ -109,7 +144,11 @@ fn resolution(catalog: &Catalog) -> Tier {
             details.push(format!("profile {profile}: {e}"));
         }
     }
-    Tier::from_problems("resolve", "every feature alone, and both profiles".to_owned(), details)
+    Tier::from_problems(
+        "resolve",
+        "every feature alone, and both profiles".to_owned(),
+        details,
+    )
 }
 
 fn parse(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier {
@@ -117,7 +156,9 @@ fn parse(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier {
         .iter()
         .filter_map(|file| {
             let relative = file.strip_prefix(&project.root).unwrap_or(file);
-            nix::parse_file(sh, file).err().map(|e| format!("{relative}: {e}"))
+            nix::parse_file(sh, file)
+                .err()
+                .map(|e| format!("{relative}: {e}"))
         })
         .collect();
     Tier::from_problems("nix-parse", format!("{} files", files.len()), details)
@@ -125,13 +166,23 @@ fn parse(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier {
 
 /// Every composed trunk (minimal, full, each feature alone) parses.
 fn trunks(project: &Project, sh: &Shell, catalog: &Catalog) -> Result<Tier> {
-    let dir = tempfile::tempdir().map_err(|e| Failure::new(format!("cannot create a temporary directory: {e}")))?;
-    let mut selections: Vec<(String, Selection)> =
-        Profile::ALL.iter().map(|p| (format!("profile {p}"), Selection::profile(*p))).collect();
-    selections.extend(catalog.features().iter().map(|f| (f.name.clone(), Selection::features([f.name.as_str()]))));
+    let dir = tempfile::tempdir()
+        .map_err(|e| Failure::new(format!("cannot create a temporary directory: {e}")))?;
+    let mut selections: Vec<(String, Selection)> = Profile::ALL
+        .iter()
+        .map(|p| (format!("profile {p}"), Selection::profile(*p)))
+        .collect();
+    selections.extend(
+        catalog
+            .features()
+            .iter()
+            .map(|f| (f.name.clone(), Selection::features([f.name.as_str()]))),
+    );
     let mut details = Vec::new();
     for (i, (label, selection)) in selections.iter().enumerate() {
-        let Ok(res) = catalog.resolve(selection) else { continue }; // reported by `resolve`
+        let Ok(res) = catalog.resolve(selection) else {
+            continue;
+        }; // reported by `resolve`
         let opts = RenderOptions {
             flake_ref: project.flake_ref(),
             system: compose::system_for(&res),
@@ -139,29 +190,50 @@ fn trunks(project: &Project, sh: &Shell, catalog: &Catalog) -> Result<Tier> {
         };
         let file = camino::Utf8PathBuf::from_path_buf(dir.path().join(format!("trunk-{i}.nix")))
             .map_err(|_| Failure::new("temporary path is not UTF-8"))?;
-        std::fs::write(&file, trunk_flake(&res, &opts)).map_err(|e| Failure::new(format!("cannot write {file}: {e}")))?;
+        std::fs::write(&file, trunk_flake(&res, &opts))
+            .map_err(|e| Failure::new(format!("cannot write {file}: {e}")))?;
         if let Err(e) = nix::parse_file(sh, &file) {
             details.push(format!("composed trunk for {label}: {e}"));
         }
     }
-    Ok(Tier::from_problems("trunks", format!("{} composed trunks", selections.len()), details))
+    Ok(Tier::from_problems(
+        "trunks",
+        format!("{} composed trunks", selections.len()),
+        details,
+    ))
 }
 
 fn format(project: &Project) -> Result<Tier> {
     let findings = fmt::unformatted(&project.root, false)?;
-    let details = findings.into_iter().map(|f| format!("{f}: not formatted — run `cargo xtask fmt`")).collect();
-    Ok(Tier::from_problems("format", "alejandra".to_owned(), details))
+    let details = findings
+        .into_iter()
+        .map(|f| format!("{f}: not formatted — run `cargo xtask fmt`"))
+        .collect();
+    Ok(Tier::from_problems(
+        "format",
+        "alejandra".to_owned(),
+        details,
+    ))
 }
 
 fn deadnix(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier {
     if !nix::available(sh, "deadnix") {
-        return Tier::skipped("deadnix", "SKIP deadnix: `deadnix` is not on PATH — `cargo install deadnix`".to_owned());
+        return Tier::skipped(
+            "deadnix",
+            "SKIP deadnix: `deadnix` is not on PATH — `cargo install deadnix`".to_owned(),
+        );
     }
-    let output = cmd!(sh, "deadnix --fail {files...}").quiet().ignore_status().output();
+    let output = cmd!(sh, "deadnix --fail {files...}")
+        .quiet()
+        .ignore_status()
+        .output();
     let details = match output {
         Ok(out) if out.status.success() => Vec::new(),
         Ok(out) => vec![
-            String::from_utf8_lossy(&out.stdout).replace(&format!("{}/", project.root), "").trim().to_owned()
+            String::from_utf8_lossy(&out.stdout)
+                .replace(&format!("{}/", project.root), "")
+                .trim()
+                .to_owned()
                 + "\nFix: remove the unused bindings, or prefix them with `_`",
         ],
         Err(e) => vec![format!("cannot run deadnix: {e}")],
@@ -176,8 +248,11 @@ fn module_eval(project: &Project, catalog: &Catalog) -> (Tier, usize) {
     if let Err(reason) = evaluator.preflight() {
         return (Tier::skipped("module-eval", reason.skip_line()), 0);
     }
-    let mut cases: BTreeMap<String, Case> =
-        catalog.features().iter().map(|f| (f.name.clone(), Case::feature(&f.name))).collect();
+    let mut cases: BTreeMap<String, Case> = catalog
+        .features()
+        .iter()
+        .map(|f| (f.name.clone(), Case::feature(&f.name)))
+        .collect();
     cases.insert("(trunk)".to_owned(), Case::default());
     let results = evaluator.eval_batch(&cases);
     let mut details = Vec::new();
@@ -189,6 +264,12 @@ fn module_eval(project: &Project, catalog: &Catalog) -> (Tier, usize) {
             Err(e) => details.push(e.to_string()),
         }
     }
-    let summary = format!("{evaluated}/{} features against the NixOS contract", catalog.features().len());
-    (Tier::from_problems("module-eval", summary, details), evaluated)
+    let summary = format!(
+        "{evaluated}/{} features against the NixOS contract",
+        catalog.features().len()
+    );
+    (
+        Tier::from_problems("module-eval", summary, details),
+        evaluated,
+    )
 }

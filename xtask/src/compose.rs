@@ -19,11 +19,20 @@ pub fn system_for(res: &Resolution) -> System {
         "aarch64" => System::Aarch64Linux,
         _ => System::X86_64Linux,
     };
-    if res.systems.contains(&native) { native } else { res.systems.first().copied().unwrap_or(native) }
+    if res.systems.contains(&native) {
+        native
+    } else {
+        res.systems.first().copied().unwrap_or(native)
+    }
 }
 
 /// Resolves the selection and writes `out/flake.nix`; returns its path.
-pub fn run(project: &Project, select: &Select, out: &Utf8Path, flake_ref: Option<String>) -> Result<Utf8PathBuf> {
+pub fn run(
+    project: &Project,
+    select: &Select,
+    out: &Utf8Path,
+    flake_ref: Option<String>,
+) -> Result<Utf8PathBuf> {
     let catalog = project.valid_catalog()?;
     let res = catalog.resolve(&select.selection())?;
     let opts = RenderOptions {
@@ -49,21 +58,36 @@ pub fn write_trunk(out: &Utf8Path, flake: &str) -> Result<Utf8PathBuf> {
         fsx::write_atomic(&flake_path, flake)?;
         return Ok(flake_path);
     }
-    let parent = out.parent().filter(|p| !p.as_str().is_empty()).unwrap_or(Utf8Path::new("."));
-    std::fs::create_dir_all(parent)
-        .map_err(|e| Failure::new(format!("cannot create {parent}: {e}. Fix: check the --out path")))?;
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_str().is_empty())
+        .unwrap_or(Utf8Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| {
+        Failure::new(format!(
+            "cannot create {parent}: {e}. Fix: check the --out path"
+        ))
+    })?;
     let staging = tempfile::Builder::new()
         .prefix(".domi-nix-compose-")
         .tempdir_in(parent)
-        .map_err(|e| Failure::new(format!("cannot write in {parent}: {e}. Fix: check that it is writable")))?;
+        .map_err(|e| {
+            Failure::new(format!(
+                "cannot write in {parent}: {e}. Fix: check that it is writable"
+            ))
+        })?;
     let staged = Utf8Path::from_path(staging.path())
         .ok_or_else(|| Failure::new(format!("{parent}: temporary directory path is not UTF-8")))?;
     fsx::write_atomic(&staged.join("flake.nix"), flake)?;
-    fsx::write_atomic(&staged.join(MARKER), "written by `cargo xtask compose`; safe to overwrite with it\n")?;
+    fsx::write_atomic(
+        &staged.join(MARKER),
+        "written by `cargo xtask compose`; safe to overwrite with it\n",
+    )?;
     let staged = staging.keep();
     std::fs::rename(&staged, out).map_err(|e| {
         let _ = std::fs::remove_dir_all(&staged);
-        Failure::new(format!("cannot move the trunk into {out}: {e}. Fix: check that {parent} is writable"))
+        Failure::new(format!(
+            "cannot move the trunk into {out}: {e}. Fix: check that {parent} is writable"
+        ))
     })?;
     Ok(flake_path)
 }

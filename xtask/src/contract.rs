@@ -28,7 +28,9 @@ fn pinned_nixpkgs(project: &Project) -> Result<Utf8PathBuf> {
 
 pub fn verify(project: &Project, nixpkgs: Option<Utf8PathBuf>) -> Result<()> {
     let evaluator = Evaluator::new(project.root.clone());
-    evaluator.preflight().map_err(|reason| Failure::new(reason.skip_line()))?;
+    evaluator
+        .preflight()
+        .map_err(|reason| Failure::new(reason.skip_line()))?;
     let nixpkgs = match nixpkgs {
         Some(path) => path,
         None => pinned_nixpkgs(project)?,
@@ -47,6 +49,8 @@ pub fn verify(project: &Project, nixpkgs: Option<Utf8PathBuf>) -> Result<()> {
     if report.is_ok() {
         Ok(())
     } else {
-        Err(Failure::new("the NixOS contract differs from nixpkgs; see the findings above"))
+        Err(Failure::new(
+            "the NixOS contract differs from nixpkgs; see the findings above",
+        ))
     }
 }

@@ -169,7 +169,12 @@ pub enum Emit {
 #[derive(Debug, Args)]
 pub struct Select {
     /// Features to attach (their `requires` are added), comma-separated.
-    #[arg(long, value_delimiter = ',', required_unless_present = "profile", conflicts_with = "profile")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "profile",
+        conflicts_with = "profile"
+    )]
     pub features: Vec<String>,
     /// A profile: `minimal` (trunk only) or `full` (every feature).
     #[arg(long)]
@@ -208,20 +213,50 @@ impl Xtask {
     pub fn run(self, project: &Project) -> Result<()> {
         match self.cmd {
             Cmd::List { json } => crate::list::run(project, json),
-            Cmd::Compose { select, out, flake_ref } => {
-                crate::compose::run(project, &select, &out, flake_ref).map(|path| println!("wrote {path}"))
-            }
+            Cmd::Compose {
+                select,
+                out,
+                flake_ref,
+            } => crate::compose::run(project, &select, &out, flake_ref)
+                .map(|path| println!("wrote {path}")),
             Cmd::Check { json } => crate::check::run(project, json),
-            Cmd::Seed { inputs, from, all, lock } => crate::seed::run(project, &inputs, from.as_deref(), all, lock),
-            Cmd::Contract { cmd: ContractCmd::Verify { nixpkgs } } => crate::contract::verify(project, nixpkgs),
-            Cmd::Build { select, host, toplevel, dry_run } => {
+            Cmd::Seed {
+                inputs,
+                from,
+                all,
+                lock,
+            } => crate::seed::run(project, &inputs, from.as_deref(), all, lock),
+            Cmd::Contract {
+                cmd: ContractCmd::Verify { nixpkgs },
+            } => crate::contract::verify(project, nixpkgs),
+            Cmd::Build {
+                select,
+                host,
+                toplevel,
+                dry_run,
+            } => {
                 crate::run::build(project, &select, host.as_deref(), toplevel, dry_run).map(|_| ())
             }
             Cmd::Vm { select, host } => crate::run::vm(project, &select, host.as_deref()),
-            Cmd::Test { features, system, interactive } => crate::run::test(project, &features, system, interactive),
-            Cmd::Matrix { system, json, junit, emit, dry_run } => {
-                crate::run::matrix(project, system, json.as_deref(), junit.as_deref(), emit, dry_run)
-            }
+            Cmd::Test {
+                features,
+                system,
+                interactive,
+            } => crate::run::test(project, &features, system, interactive),
+            Cmd::Matrix {
+                system,
+                json,
+                junit,
+                emit,
+                dry_run,
+            } => crate::run::matrix(
+                project,
+                system,
+                json.as_deref(),
+                junit.as_deref(),
+                emit,
+                dry_run,
+            ),
             Cmd::Fmt { check } => crate::fmt::run(project, check),
             Cmd::Bench { runs } => crate::bench::run(project, runs),
         }

@@ -9,14 +9,21 @@ pub fn nix_files(root: &Utf8Path) -> Result<Vec<Utf8PathBuf>> {
     let mut files = Vec::new();
     let mut stack = vec![root.to_owned()];
     while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| Failure::new(format!("cannot read {dir}: {e}")))?;
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| Failure::new(format!("cannot read {dir}: {e}")))?;
         for entry in entries {
             let entry = entry.map_err(|e| Failure::new(format!("cannot read {dir}: {e}")))?;
-            let Ok(path) = Utf8PathBuf::from_path_buf(entry.path()) else { continue };
+            let Ok(path) = Utf8PathBuf::from_path_buf(entry.path()) else {
+                continue;
+            };
             let name = path.file_name().unwrap_or_default();
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
             if is_dir {
-                if !name.starts_with('.') && name != "target" && name != "result" && name != "node_modules" {
+                if !name.starts_with('.')
+                    && name != "target"
+                    && name != "result"
+                    && name != "node_modules"
+                {
                     stack.push(path);
                 }
             } else if name.ends_with(".nix") {
@@ -32,7 +39,8 @@ pub fn nix_files(root: &Utf8Path) -> Result<Vec<Utf8PathBuf>> {
 pub fn unformatted(root: &Utf8Path, write: bool) -> Result<Vec<String>> {
     let mut findings = Vec::new();
     for file in nix_files(root)? {
-        let before = std::fs::read_to_string(&file).map_err(|e| Failure::new(format!("cannot read {file}: {e}")))?;
+        let before = std::fs::read_to_string(&file)
+            .map_err(|e| Failure::new(format!("cannot read {file}: {e}")))?;
         let relative = file.strip_prefix(root).unwrap_or(&file).to_string();
         match alejandra::format::in_memory(relative.clone(), before.clone()) {
             (alejandra::format::Status::Error(e), _) => findings.push(format!("{relative}: {e}")),

@@ -7,9 +7,18 @@ pub fn run(project: &Project, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&catalog.to_json())?);
     } else {
-        println!("{:<14} {:<9} {:<28} {:<14} {:<14} SUMMARY", "FEATURE", "CATEGORY", "SYSTEMS", "REQUIRES", "CONFLICTS");
+        println!(
+            "{:<14} {:<9} {:<28} {:<14} {:<14} SUMMARY",
+            "FEATURE", "CATEGORY", "SYSTEMS", "REQUIRES", "CONFLICTS"
+        );
         for f in catalog.features() {
-            let join = |v: &[String]| if v.is_empty() { "-".to_owned() } else { v.join(",") };
+            let join = |v: &[String]| {
+                if v.is_empty() {
+                    "-".to_owned()
+                } else {
+                    v.join(",")
+                }
+            };
             let systems: Vec<String> = f.meta.systems.iter().map(ToString::to_string).collect();
             println!(
                 "{:<14} {:<9} {:<28} {:<14} {:<14} {}",

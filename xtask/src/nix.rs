@@ -16,11 +16,21 @@ pub struct StorePath(String);
 
 impl StorePath {
     pub fn parse(path: &str) -> Result<StorePath> {
-        let bad = || Failure::new(format!("Nix answered `{path}`, which is not a store path; this is a bug in domi-nix or Nix"));
+        let bad = || {
+            Failure::new(format!(
+                "Nix answered `{path}`, which is not a store path; this is a bug in domi-nix or Nix"
+            ))
+        };
         let rest = path.strip_prefix("/nix/store/").ok_or_else(bad)?;
         let (hash, name) = rest.split_at_checked(32).ok_or_else(bad)?;
-        let base32 = |c: char| c.is_ascii_digit() || (c.is_ascii_lowercase() && !matches!(c, 'e' | 'o' | 'u' | 't'));
-        if !hash.chars().all(base32) || !name.starts_with('-') || name.len() < 2 || name[1..].contains('/') {
+        let base32 = |c: char| {
+            c.is_ascii_digit() || (c.is_ascii_lowercase() && !matches!(c, 'e' | 'o' | 'u' | 't'))
+        };
+        if !hash.chars().all(base32)
+            || !name.starts_with('-')
+            || name.len() < 2
+            || name[1..].contains('/')
+        {
             return Err(bad());
         }
         Ok(StorePath(path.to_owned()))
@@ -38,8 +48,11 @@ struct Built {
 
 /// Parses `nix build --json` output: the `out` paths of every installable.
 pub fn out_paths(json: &str) -> Result<Vec<StorePath>> {
-    let built: Vec<Built> = serde_json::from_str(json)
-        .map_err(|e| Failure::new(format!("cannot read `nix build --json` output ({e}): {json}")))?;
+    let built: Vec<Built> = serde_json::from_str(json).map_err(|e| {
+        Failure::new(format!(
+            "cannot read `nix build --json` output ({e}): {json}"
+        ))
+    })?;
     built
         .iter()
         .map(|b| {
@@ -80,12 +93,21 @@ pub fn parse_file(sh: &Shell, file: &Utf8Path) -> std::result::Result<(), String
 }
 
 pub fn available(sh: &Shell, program: &str) -> bool {
-    cmd!(sh, "{program} --version").quiet().ignore_stderr().ignore_stdout().run().is_ok()
+    cmd!(sh, "{program} --version")
+        .quiet()
+        .ignore_stderr()
+        .ignore_stdout()
+        .run()
+        .is_ok()
 }
 
 /// The host system of this machine, in Nix's spelling.
 pub fn host_system() -> String {
-    let os = if cfg!(target_os = "macos") { "darwin" } else { "linux" };
+    let os = if cfg!(target_os = "macos") {
+        "darwin"
+    } else {
+        "linux"
+    };
     format!("{}-{os}", std::env::consts::ARCH)
 }
 
@@ -111,7 +133,10 @@ mod tests {
     fn build_json_gives_out_paths() {
         let json = r#"[{"drvPath":"/nix/store/0123456789abcdfghijklmnpqrsvwxyz-vm.drv","outputs":{"out":"/nix/store/0123456789abcdfghijklmnpqrsvwxyz-vm"}}]"#;
         let paths = out_paths(json).expect("valid");
-        assert_eq!(paths[0].as_str(), "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-vm");
+        assert_eq!(
+            paths[0].as_str(),
+            "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-vm"
+        );
         assert!(out_paths("[{\"outputs\":{}}]").is_err());
         assert!(out_paths("not json").is_err());
     }

@@ -39,8 +39,15 @@ impl Project {
         if catalog.is_valid() {
             return Ok(catalog);
         }
-        let problems: Vec<String> = catalog.problems().iter().map(|p| format!("  - {p}")).collect();
-        Err(Failure::new(format!("the feature catalog has problems:\n{}", problems.join("\n"))))
+        let problems: Vec<String> = catalog
+            .problems()
+            .iter()
+            .map(|p| format!("  - {p}"))
+            .collect();
+        Err(Failure::new(format!(
+            "the feature catalog has problems:\n{}",
+            problems.join("\n")
+        )))
     }
 
     /// How a generated flake refers to this checkout: `git+file://` when it is
@@ -55,6 +62,9 @@ impl Project {
 
     /// Directory for generated artefacts.
     pub fn target_dir(&self) -> Utf8PathBuf {
-        std::env::var("CARGO_TARGET_DIR").map(Utf8PathBuf::from).unwrap_or_else(|_| self.root.join("target")).join("dominix")
+        std::env::var("CARGO_TARGET_DIR")
+            .map(Utf8PathBuf::from)
+            .unwrap_or_else(|_| self.root.join("target"))
+            .join("dominix")
     }
 }

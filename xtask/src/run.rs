@@ -12,7 +12,12 @@ use crate::flags::{Emit, Select};
 use crate::nix::{self, NIX_FEATURES, StorePath};
 use crate::{Failure, Project, Result, compose, fsx};
 
-const HOSTS: [&str; 4] = ["x86_64-linux", "aarch64-linux", "aarch64-darwin", "x86_64-darwin"];
+const HOSTS: [&str; 4] = [
+    "x86_64-linux",
+    "aarch64-linux",
+    "aarch64-darwin",
+    "x86_64-darwin",
+];
 
 /// The Linux guest a host runs (mirrors `guestOf` in nix-modules/systems.nix).
 fn guest_of(host: &str) -> Result<System> {
@@ -50,8 +55,15 @@ fn compose_for(project: &Project, select: &Select, host: Option<&str>) -> Result
             )));
         }
     }
-    let name = if res.is_empty() { "minimal".to_owned() } else { res.names().join("+") };
-    let dir = project.target_dir().join("trunks").join(format!("{name}-{system}"));
+    let name = if res.is_empty() {
+        "minimal".to_owned()
+    } else {
+        res.names().join("+")
+    };
+    let dir = project
+        .target_dir()
+        .join("trunks")
+        .join(format!("{name}-{system}"));
     let opts = dominix::RenderOptions {
         flake_ref: project.flake_ref(),
         system,
@@ -61,7 +73,13 @@ fn compose_for(project: &Project, select: &Select, host: Option<&str>) -> Result
     Ok((format!("path:{dir}"), system))
 }
 
-pub fn build(project: &Project, select: &Select, host: Option<&str>, toplevel: bool, dry_run: bool) -> Result<Vec<StorePath>> {
+pub fn build(
+    project: &Project,
+    select: &Select,
+    host: Option<&str>,
+    toplevel: bool,
+    dry_run: bool,
+) -> Result<Vec<StorePath>> {
     let host = host.map(str::to_owned).unwrap_or_else(nix::host_system);
     guest_of(&host)?;
     let (trunk, _) = compose_for(project, select, Some(&host))?;
@@ -81,58 +99,91 @@ pub fn build(project: &Project, select: &Select, host: Option<&str>, toplevel: b
 pub fn vm(project: &Project, select: &Select, host: Option<&str>) -> Result<()> {
     let host = host.map(str::to_owned).unwrap_or_else(nix::host_system);
     if host.ends_with("-linux") && !Utf8Path::new("/dev/kvm").exists() {
-        eprintln!("note: /dev/kvm is missing; QEMU falls back to emulation (slow). Fix: enable KVM for a fast VM");
+        eprintln!(
+            "note: /dev/kvm is missing; QEMU falls back to emulation (slow). Fix: enable KVM for a fast VM"
+        );
     }
     let paths = build(project, select, Some(&host), false, false)?;
-    let out = paths.first().ok_or_else(|| Failure::new("`nix build` returned no VM"))?;
+    let out = paths
+        .first()
+        .ok_or_else(|| Failure::new("`nix build` returned no VM"))?;
     let script = run_script(Utf8Path::new(out.as_str()))?;
     eprintln!("starting {script} (log in as `domi`, password `domi-nix`; quit QEMU with Ctrl-a x)");
     let sh = shell(project)?;
-    cmd!(sh, "{script}").run().map_err(|e| Failure::new(format!("the VM exited with an error: {e}")))?;
+    cmd!(sh, "{script}")
+        .run()
+        .map_err(|e| Failure::new(format!("the VM exited with an error: {e}")))?;
     Ok(())
 }
 
 /// `bin/run-<host>-vm` inside a VM package.
 fn run_script(out: &Utf8Path) -> Result<Utf8PathBuf> {
     let bin = out.join("bin");
-    let entries = std::fs::read_dir(&bin).map_err(|e| Failure::new(format!("cannot read {bin}: {e}")))?;
+    let entries =
+        std::fs::read_dir(&bin).map_err(|e| Failure::new(format!("cannot read {bin}: {e}")))?;
     entries
-        .filter_map(|e| e.ok().and_then(|e| Utf8PathBuf::from_path_buf(e.path()).ok()))
-        .find(|p| p.file_name().is_some_and(|n| n.starts_with("run-") && n.ends_with("-vm")))
+        .filter_map(|e| {
+            e.ok()
+                .and_then(|e| Utf8PathBuf::from_path_buf(e.path()).ok())
+        })
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.starts_with("run-") && n.ends_with("-vm"))
+        })
         .ok_or_else(|| Failure::new(format!("{bin} has no run-*-vm script; is this a NixOS VM?")))
 }
 
 fn features_for(catalog: &Catalog, requested: &[String], system: System) -> Result<Vec<String>> {
     if requested.is_empty() {
-        return Ok(catalog.features().iter().filter(|f| f.supports(system)).map(|f| f.name.clone()).collect());
+        return Ok(catalog
+            .features()
+            .iter()
+            .filter(|f| f.supports(system))
+            .map(|f| f.name.clone())
+            .collect());
     }
     requested
         .iter()
         .map(|name| match catalog.get(name) {
             Some(f) if f.supports(system) => Ok(name.clone()),
-            Some(_) => Err(Failure::usage(format!("feature `{name}` does not support {system}; see `cargo xtask list`"))),
+            Some(_) => Err(Failure::usage(format!(
+                "feature `{name}` does not support {system}; see `cargo xtask list`"
+            ))),
             None => Err(Failure::usage(match catalog.suggest(name) {
-                Some(s) => format!("unknown feature `{name}` — did you mean `{s}`? Run `cargo xtask list`"),
+                Some(s) => {
+                    format!("unknown feature `{name}` — did you mean `{s}`? Run `cargo xtask list`")
+                }
                 None => format!("unknown feature `{name}`. Run `cargo xtask list`"),
             })),
         })
         .collect()
 }
 
-pub fn test(project: &Project, requested: &[String], system: Option<System>, interactive: bool) -> Result<()> {
+pub fn test(
+    project: &Project,
+    requested: &[String],
+    system: Option<System>,
+    interactive: bool,
+) -> Result<()> {
     let catalog = project.valid_catalog()?;
-    let system = system.unwrap_or_else(|| guest_of(&nix::host_system()).unwrap_or(System::X86_64Linux));
+    let system =
+        system.unwrap_or_else(|| guest_of(&nix::host_system()).unwrap_or(System::X86_64Linux));
     let features = features_for(&catalog, requested, system)?;
     let flake = project.flake_ref();
     let sh = shell(project)?;
     if interactive {
         let [feature] = features.as_slice() else {
-            return Err(Failure::usage("--interactive starts one driver: name exactly one feature"));
+            return Err(Failure::usage(
+                "--interactive starts one driver: name exactly one feature",
+            ));
         };
         let installable = format!("{flake}#checks.{system}.{feature}.driverInteractive");
-        cmd!(sh, "nix --extra-experimental-features {NIX_FEATURES} run {installable}")
-            .run()
-            .map_err(|e| Failure::new(format!("the interactive driver failed: {e}")))?;
+        cmd!(
+            sh,
+            "nix --extra-experimental-features {NIX_FEATURES} run {installable}"
+        )
+        .run()
+        .map_err(|e| Failure::new(format!("the interactive driver failed: {e}")))?;
         return Ok(());
     }
     let mut failed = Vec::new();
@@ -143,8 +194,19 @@ pub fn test(project: &Project, requested: &[String], system: Option<System>, int
             failed.push(format!("{feature}: {}", e.message));
         }
     }
-    println!("test: {} passed, {} failed", features.len() - failed.len(), failed.len());
-    if failed.is_empty() { Ok(()) } else { Err(Failure::new(format!("VM tests failed:\n  {}", failed.join("\n  ")))) }
+    println!(
+        "test: {} passed, {} failed",
+        features.len() - failed.len(),
+        failed.len()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(format!(
+            "VM tests failed:\n  {}",
+            failed.join("\n  ")
+        )))
+    }
 }
 
 /// One feature × system cell of the matrix.
@@ -167,7 +229,9 @@ pub fn matrix(
     dry_run: bool,
 ) -> Result<()> {
     let catalog = project.valid_catalog()?;
-    let systems: Vec<System> = system.map(|s| vec![s]).unwrap_or_else(|| System::ALL.to_vec());
+    let systems: Vec<System> = system
+        .map(|s| vec![s])
+        .unwrap_or_else(|| System::ALL.to_vec());
     let flake = project.flake_ref();
     let sh = shell(project)?;
     let mut cells = Vec::new();
@@ -197,7 +261,10 @@ pub fn matrix(
     let passed = cells.iter().filter(|c| c.status == "passed").count();
     let failed = cells.iter().filter(|c| c.status == "failed").count();
     for cell in &cells {
-        println!("{:<14} {:<14} {:<7} {:>7.1}s", cell.system, cell.feature, cell.status, cell.seconds);
+        println!(
+            "{:<14} {:<14} {:<7} {:>7.1}s",
+            cell.system, cell.feature, cell.status, cell.seconds
+        );
     }
     if let Some(path) = json {
         let report = serde_json::json!({ "cells": cells, "passed": passed, "failed": failed });
@@ -210,11 +277,21 @@ pub fn matrix(
         emit_github(&cells)?;
     }
     println!("matrix: {passed} passed, {failed} failed");
-    if failed == 0 { Ok(()) } else { Err(Failure::new(format!("{failed} matrix cell(s) failed; see the report above"))) }
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(Failure::new(format!(
+            "{failed} matrix cell(s) failed; see the report above"
+        )))
+    }
 }
 
 fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }
 
 fn junit_xml(cells: &[Cell]) -> String {
@@ -231,7 +308,10 @@ fn junit_xml(cells: &[Cell]) -> String {
             cell.seconds
         ));
         match cell.status {
-            "failed" => out.push_str(&format!("<failure message=\"{}\"/>", xml_escape(&cell.message))),
+            "failed" => out.push_str(&format!(
+                "<failure message=\"{}\"/>",
+                xml_escape(&cell.message)
+            )),
             "listed" => out.push_str("<skipped message=\"dry run\"/>"),
             _ => {}
         }
@@ -245,13 +325,21 @@ fn junit_xml(cells: &[Cell]) -> String {
 fn emit_github(cells: &[Cell]) -> Result<()> {
     for cell in cells.iter().filter(|c| c.status == "failed") {
         // Workflow commands end at a newline; encode it as GitHub documents.
-        let message = cell.message.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+        let message = cell
+            .message
+            .replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A");
         println!("::error title=matrix {}::{message}", cell.attr);
     }
     if let Ok(summary) = std::env::var("GITHUB_STEP_SUMMARY") {
-        let mut table = String::from("| system | feature | status | seconds |\n| --- | --- | --- | --- |\n");
+        let mut table =
+            String::from("| system | feature | status | seconds |\n| --- | --- | --- | --- |\n");
         for c in cells {
-            table.push_str(&format!("| {} | {} | {} | {:.1} |\n", c.system, c.feature, c.status, c.seconds));
+            table.push_str(&format!(
+                "| {} | {} | {} | {:.1} |\n",
+                c.system, c.feature, c.status, c.seconds
+            ));
         }
         let path = Utf8PathBuf::from(summary);
         let existing = std::fs::read_to_string(&path).unwrap_or_default();
@@ -267,8 +355,22 @@ mod tests {
     #[test]
     fn junit_escapes_and_counts() {
         let cells = vec![
-            Cell { system: "x86_64-linux".into(), feature: "ui".into(), attr: "a".into(), status: "passed", seconds: 1.0, message: String::new() },
-            Cell { system: "x86_64-linux".into(), feature: "h".into(), attr: "b".into(), status: "failed", seconds: 2.0, message: "<boom> & \"x\"".into() },
+            Cell {
+                system: "x86_64-linux".into(),
+                feature: "ui".into(),
+                attr: "a".into(),
+                status: "passed",
+                seconds: 1.0,
+                message: String::new(),
+            },
+            Cell {
+                system: "x86_64-linux".into(),
+                feature: "h".into(),
+                attr: "b".into(),
+                status: "failed",
+                seconds: 2.0,
+                message: "<boom> & \"x\"".into(),
+            },
         ];
         let xml = junit_xml(&cells);
         assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");

@@ -8,16 +8,31 @@ use xshell::{Shell, cmd};
 use crate::nix::NIX_FEATURES;
 use crate::{Failure, Project, Result};
 
-pub fn run(project: &Project, inputs: &[String], from: Option<&Utf8Path>, all: bool, lock: Option<Utf8PathBuf>) -> Result<()> {
+pub fn run(
+    project: &Project,
+    inputs: &[String],
+    from: Option<&Utf8Path>,
+    all: bool,
+    lock: Option<Utf8PathBuf>,
+) -> Result<()> {
     let sh = Shell::new().map_err(|e| Failure::new(e.to_string()))?;
     if all {
         if !inputs.is_empty() {
-            return Err(Failure::usage("`--all` seeds every input; do not name inputs with it"));
+            return Err(Failure::usage(
+                "`--all` seeds every input; do not name inputs with it",
+            ));
         }
         let flake = project.flake_ref();
-        cmd!(sh, "nix --extra-experimental-features {NIX_FEATURES} flake archive {flake}")
-            .run()
-            .map_err(|e| Failure::new(format!("`nix flake archive` failed: {e}. Without network, use `--from <dir>` per input")))?;
+        cmd!(
+            sh,
+            "nix --extra-experimental-features {NIX_FEATURES} flake archive {flake}"
+        )
+        .run()
+        .map_err(|e| {
+            Failure::new(format!(
+                "`nix flake archive` failed: {e}. Without network, use `--from <dir>` per input"
+            ))
+        })?;
         println!("seeded every input of flake.lock");
         return Ok(());
     }
@@ -27,7 +42,9 @@ pub fn run(project: &Project, inputs: &[String], from: Option<&Utf8Path>, all: b
         ));
     };
     let [name] = inputs else {
-        return Err(Failure::usage("`--from` seeds one input: name exactly one, e.g. `cargo xtask seed flake-parts --from ../flake-parts`"));
+        return Err(Failure::usage(
+            "`--from` seeds one input: name exactly one, e.g. `cargo xtask seed flake-parts --from ../flake-parts`",
+        ));
     };
     let lock_path = lock.unwrap_or_else(|| project.root.join("flake.lock"));
     let input = Lock::read(&lock_path)?.input(name)?;
@@ -40,14 +57,19 @@ pub fn run(project: &Project, inputs: &[String], from: Option<&Utf8Path>, all: b
 /// `source`, checks its NAR hash, and adds it to the store.
 fn seed_one(sh: &Shell, input: &LockedInput, from: &Utf8Path) -> Result<String> {
     if !from.is_dir() {
-        return Err(Failure::usage(format!("{from} is not a directory. Fix: pass a source tree or a git repository of `{}`", input.name)));
+        return Err(Failure::usage(format!(
+            "{from} is not a directory. Fix: pass a source tree or a git repository of `{}`",
+            input.name
+        )));
     }
-    let work = tempfile::tempdir().map_err(|e| Failure::new(format!("cannot create a temporary directory: {e}")))?;
+    let work = tempfile::tempdir()
+        .map_err(|e| Failure::new(format!("cannot create a temporary directory: {e}")))?;
     let work = Utf8Path::from_path(work.path())
         .map(Utf8Path::to_owned)
         .ok_or_else(|| Failure::new("the temporary directory path is not UTF-8"))?;
     let source = work.join("source");
-    std::fs::create_dir(&source).map_err(|e| Failure::new(format!("cannot create {source}: {e}")))?;
+    std::fs::create_dir(&source)
+        .map_err(|e| Failure::new(format!("cannot create {source}: {e}")))?;
 
     if is_git(from) {
         let rev = &input.rev;
@@ -58,19 +80,31 @@ fn seed_one(sh: &Shell, input: &LockedInput, from: &Utf8Path) -> Result<String> 
                 input.name
             ))
         })?;
-        cmd!(sh, "tar -x -f {tar} -C {source}").quiet().run().map_err(|e| Failure::new(format!("cannot unpack {tar}: {e}")))?;
+        cmd!(sh, "tar -x -f {tar} -C {source}")
+            .quiet()
+            .run()
+            .map_err(|e| Failure::new(format!("cannot unpack {tar}: {e}")))?;
     } else {
-        cmd!(sh, "cp -R {from}/. {source}").quiet().run().map_err(|e| Failure::new(format!("cannot copy {from}: {e}")))?;
+        cmd!(sh, "cp -R {from}/. {source}")
+            .quiet()
+            .run()
+            .map_err(|e| Failure::new(format!("cannot copy {from}: {e}")))?;
     }
 
-    let actual = cmd!(sh, "nix --extra-experimental-features {NIX_FEATURES} hash path {source}")
-        .quiet()
-        .read()
-        .map_err(|e| Failure::new(format!("cannot hash {from}: {e}")))?;
+    let actual = cmd!(
+        sh,
+        "nix --extra-experimental-features {NIX_FEATURES} hash path {source}"
+    )
+    .quiet()
+    .read()
+    .map_err(|e| Failure::new(format!("cannot hash {from}: {e}")))?;
     if actual != input.nar_hash {
         return Err(Failure::new(format!(
             "{from} is not the locked `{}` ({}): its NAR hash differs.\n  flake.lock: {}\n  {from}: {actual}\nFix: use a copy of exactly revision {} (a git repository containing it is enough)",
-            input.name, input.short_rev(), input.nar_hash, input.rev
+            input.name,
+            input.short_rev(),
+            input.nar_hash,
+            input.rev
         )));
     }
     let added = cmd!(sh, "nix-store --add-fixed --recursive sha256 {source}")

@@ -36,13 +36,21 @@ pub struct Case {
 impl Default for Case {
     /// The trunk alone, no settings.
     fn default() -> Self {
-        Case { features: Vec::new(), settings: Value::Object(Default::default()), select: None }
+        Case {
+            features: Vec::new(),
+            settings: Value::Object(Default::default()),
+            select: None,
+        }
     }
 }
 
 impl Case {
     pub fn feature(name: &str) -> Self {
-        Case { features: vec![name.to_owned()], settings: Value::Object(Default::default()), select: None }
+        Case {
+            features: vec![name.to_owned()],
+            settings: Value::Object(Default::default()),
+            select: None,
+        }
     }
 
     pub fn with_settings(mut self, settings: Value) -> Self {
@@ -72,7 +80,11 @@ pub enum Unavailable {
     #[error(
         "flake input `{input}` ({rev}) is not in the Nix store — run `cargo xtask seed {input} --from <a checkout of {url}>` (or, with network, `cargo xtask seed --all`)"
     )]
-    NotSeeded { input: String, rev: String, url: String },
+    NotSeeded {
+        input: String,
+        rev: String,
+        url: String,
+    },
     #[error("{0}")]
     Lock(String),
 }
@@ -90,24 +102,50 @@ pub enum EvalError {
     Unavailable { case: String, reason: Unavailable },
     #[error("{case}: could not run `nix`: {message}")]
     Spawn { case: String, message: String },
-    #[error("{}", nix::render_failure(.case, .features, .file.as_deref(), .option.as_deref(), .message, .hint))]
-    Nix {
-        case: String,
-        features: Vec<String>,
-        /// The file Nix blamed, relative to the workspace root when inside it.
-        file: Option<String>,
-        /// The option Nix named.
-        option: Option<String>,
-        /// Nix's own error, trimmed to what matters.
-        message: String,
-        hint: String,
-    },
+    /// Nix failed; boxed because it carries the whole finding.
+    #[error("{0}")]
+    Nix(Box<NixFailure>),
     #[error("{case}: unexpected answer from nix-modules/eval: {message}")]
     Output { case: String, message: String },
     #[error("{}", nix::render_assertions(.case, .features, .messages))]
-    Assertions { case: String, features: Vec<String>, messages: Vec<String> },
+    Assertions {
+        case: String,
+        features: Vec<String>,
+        messages: Vec<String>,
+    },
     #[error("{case}: evaluation produced warnings (features: {}):\n  - {}", .features.join(", "), .messages.join("\n  - "))]
-    Warnings { case: String, features: Vec<String>, messages: Vec<String> },
+    Warnings {
+        case: String,
+        features: Vec<String>,
+        messages: Vec<String>,
+    },
+}
+
+/// A failed evaluation as Nix reported it, attributed to a feature, file and option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NixFailure {
+    pub case: String,
+    pub features: Vec<String>,
+    /// The file Nix blamed, relative to the workspace root when inside it.
+    pub file: Option<String>,
+    /// The option Nix named.
+    pub option: Option<String>,
+    /// Nix's own error, trimmed to what matters.
+    pub message: String,
+    pub hint: String,
+}
+
+impl std::fmt::Display for NixFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&nix::render_failure(
+            &self.case,
+            &self.features,
+            self.file.as_deref(),
+            self.option.as_deref(),
+            &self.message,
+            &self.hint,
+        ))
+    }
 }
 
 /// Runs evaluations for one workspace.
@@ -122,7 +160,10 @@ pub const EVAL_INPUTS: &[&str] = &["nixpkgs-lib", "flake-parts"];
 
 impl Evaluator {
     pub fn new(root: impl Into<Utf8PathBuf>) -> Self {
-        Evaluator { root: root.into(), nix: Nix::default() }
+        Evaluator {
+            root: root.into(),
+            nix: Nix,
+        }
     }
 
     pub fn root(&self) -> &Utf8Path {
@@ -134,9 +175,12 @@ impl Evaluator {
         if !self.nix.available() {
             return Err(Unavailable::NoNix);
         }
-        let lock = Lock::read(&self.root.join("flake.lock")).map_err(|e| Unavailable::Lock(e.to_string()))?;
+        let lock = Lock::read(&self.root.join("flake.lock"))
+            .map_err(|e| Unavailable::Lock(e.to_string()))?;
         for name in EVAL_INPUTS {
-            let input = lock.input(name).map_err(|e| Unavailable::Lock(e.to_string()))?;
+            let input = lock
+                .input(name)
+                .map_err(|e| Unavailable::Lock(e.to_string()))?;
             let present = self
                 .nix
                 .store_path_of(&input.nar_hash)
@@ -157,21 +201,30 @@ impl Evaluator {
     pub fn eval(&self, id: &str, case: &Case) -> Result<Outcome, EvalError> {
         let mut cases = BTreeMap::new();
         cases.insert(id.to_owned(), case.clone());
-        let mut answers = self.run("single", &cases).map_err(|e| e.for_case(id, case, &self.root))?;
-        let answer = answers
-            .remove(id)
-            .ok_or_else(|| EvalError::Output { case: id.to_owned(), message: "the case is missing from the answer".into() })?;
+        let mut answers = self
+            .run("single", &cases)
+            .map_err(|e| e.for_case(id, case, &self.root))?;
+        let answer = answers.remove(id).ok_or_else(|| EvalError::Output {
+            case: id.to_owned(),
+            message: "the case is missing from the answer".into(),
+        })?;
         parse_outcome(id, answer)
     }
 
     /// Evaluates many cases in one Nix process; the cases that fail are
     /// evaluated again one by one to get their own error messages.
-    pub fn eval_batch(&self, cases: &BTreeMap<String, Case>) -> BTreeMap<String, Result<Outcome, EvalError>> {
+    pub fn eval_batch(
+        &self,
+        cases: &BTreeMap<String, Case>,
+    ) -> BTreeMap<String, Result<Outcome, EvalError>> {
         let answers = self.run("batch", cases).ok();
         cases
             .iter()
             .map(|(id, case)| {
-                let ok = answers.as_ref().and_then(|a| a.get(id)).filter(|a| a["ok"] == Value::Bool(true));
+                let ok = answers
+                    .as_ref()
+                    .and_then(|a| a.get(id))
+                    .filter(|a| a["ok"] == Value::Bool(true));
                 let result = match ok {
                     Some(answer) => parse_outcome(id, answer.clone()),
                     None => self.eval(id, case),
@@ -188,19 +241,33 @@ impl Evaluator {
             .nix
             .eval_file(&self.root.join("nix-modules/eval"), &request)
             .map_err(|e| e.for_case("contract", &Case::default(), &self.root))?;
-        serde_json::from_str(&stdout).map_err(|e| EvalError::Output { case: "contract".into(), message: e.to_string() })
+        serde_json::from_str(&stdout).map_err(|e| EvalError::Output {
+            case: "contract".into(),
+            message: e.to_string(),
+        })
     }
 
     /// Evaluates `file` called with `--arg`-style string arguments; its JSON.
-    pub fn eval_json_file(&self, file: &Utf8Path, args: &[(&str, &str)]) -> Result<Value, EvalError> {
+    pub fn eval_json_file(
+        &self,
+        file: &Utf8Path,
+        args: &[(&str, &str)],
+    ) -> Result<Value, EvalError> {
         let stdout = self
             .nix
             .eval_file_args(file, args)
             .map_err(|e| e.for_case(file.as_str(), &Case::default(), &self.root))?;
-        serde_json::from_str(&stdout).map_err(|e| EvalError::Output { case: file.to_string(), message: e.to_string() })
+        serde_json::from_str(&stdout).map_err(|e| EvalError::Output {
+            case: file.to_string(),
+            message: e.to_string(),
+        })
     }
 
-    fn run(&self, mode: &str, cases: &BTreeMap<String, Case>) -> Result<BTreeMap<String, Value>, nix::Failure> {
+    fn run(
+        &self,
+        mode: &str,
+        cases: &BTreeMap<String, Case>,
+    ) -> Result<BTreeMap<String, Value>, nix::Failure> {
         let request = serde_json::json!({ "mode": mode, "cases": cases }).to_string();
         let entry = self.root.join("nix-modules/eval");
         let stdout = self.nix.eval_file(&entry, &request)?;
@@ -209,7 +276,10 @@ impl Evaluator {
 }
 
 fn parse_outcome(id: &str, answer: Value) -> Result<Outcome, EvalError> {
-    serde_json::from_value(answer).map_err(|e| EvalError::Output { case: id.to_owned(), message: e.to_string() })
+    serde_json::from_value(answer).map_err(|e| EvalError::Output {
+        case: id.to_owned(),
+        message: e.to_string(),
+    })
 }
 
 impl Outcome {
@@ -223,7 +293,11 @@ impl Outcome {
             });
         }
         if !self.warnings.is_empty() {
-            return Err(EvalError::Warnings { case: case.to_owned(), features: self.features, messages: self.warnings });
+            return Err(EvalError::Warnings {
+                case: case.to_owned(),
+                features: self.features,
+                messages: self.warnings,
+            });
         }
         Ok(self)
     }

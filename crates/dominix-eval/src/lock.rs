@@ -8,13 +8,26 @@ use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("{path}: cannot read the lock file: {source}. Fix: run from the domi-nix checkout, which has flake.lock")]
-    Read { path: Utf8PathBuf, source: std::io::Error },
-    #[error("{path}: not a flake lock file ({message}). Fix: restore it with `git checkout flake.lock`")]
+    #[error(
+        "{path}: cannot read the lock file: {source}. Fix: run from the domi-nix checkout, which has flake.lock"
+    )]
+    Read {
+        path: Utf8PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: not a flake lock file ({message}). Fix: restore it with `git checkout flake.lock`"
+    )]
     Parse { path: Utf8PathBuf, message: String },
     #[error("{path}: no input `{name}` (inputs: {known}). Fix: use one of those names")]
-    NoInput { path: Utf8PathBuf, name: String, known: String },
-    #[error("{path}: input `{name}` is not locked to a revision with a NAR hash. Fix: run `nix flake lock` where the network is reachable")]
+    NoInput {
+        path: Utf8PathBuf,
+        name: String,
+        known: String,
+    },
+    #[error(
+        "{path}: input `{name}` is not locked to a revision with a NAR hash. Fix: run `nix flake lock` where the network is reachable"
+    )]
     Unlocked { path: Utf8PathBuf, name: String },
 }
 
@@ -67,13 +80,18 @@ impl LockedInput {
 
 impl Lock {
     pub fn read(path: &Utf8Path) -> Result<Lock, LockError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LockError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| LockError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Lock::parse(path, &text)
     }
 
     pub fn parse(path: &Utf8Path, text: &str) -> Result<Lock, LockError> {
-        let raw: RawLock =
-            serde_json::from_str(text).map_err(|e| LockError::Parse { path: path.to_owned(), message: e.to_string() })?;
+        let raw: RawLock = serde_json::from_str(text).map_err(|e| LockError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
         let root = raw.nodes.get(&raw.root).ok_or_else(|| LockError::Parse {
             path: path.to_owned(),
             message: format!("root node `{}` is missing", raw.root),
@@ -81,9 +99,15 @@ impl Lock {
         let root_inputs = root
             .inputs
             .iter()
-            .filter_map(|(name, target)| target.as_str().map(|node| (name.clone(), node.to_owned())))
+            .filter_map(|(name, target)| {
+                target.as_str().map(|node| (name.clone(), node.to_owned()))
+            })
             .collect();
-        Ok(Lock { path: path.to_owned(), root_inputs, nodes: raw.nodes })
+        Ok(Lock {
+            path: path.to_owned(),
+            root_inputs,
+            nodes: raw.nodes,
+        })
     }
 
     pub fn path(&self) -> &Utf8Path {
@@ -96,13 +120,23 @@ impl Lock {
     }
 
     pub fn input(&self, name: &str) -> Result<LockedInput, LockError> {
-        let node_name = self.root_inputs.get(name).ok_or_else(|| LockError::NoInput {
+        let node_name = self
+            .root_inputs
+            .get(name)
+            .ok_or_else(|| LockError::NoInput {
+                path: self.path.clone(),
+                name: name.to_owned(),
+                known: self.input_names().join(", "),
+            })?;
+        let unlocked = || LockError::Unlocked {
             path: self.path.clone(),
             name: name.to_owned(),
-            known: self.input_names().join(", "),
-        })?;
-        let unlocked = || LockError::Unlocked { path: self.path.clone(), name: name.to_owned() };
-        let locked = self.nodes.get(node_name).and_then(|n| n.locked.as_ref()).ok_or_else(unlocked)?;
+        };
+        let locked = self
+            .nodes
+            .get(node_name)
+            .and_then(|n| n.locked.as_ref())
+            .ok_or_else(unlocked)?;
         let text = |key: &str| locked.get(key).and_then(Value::as_str).map(str::to_owned);
         Ok(LockedInput {
             name: name.to_owned(),
@@ -128,7 +162,10 @@ mod tests {
     fn reads_locked_inputs() {
         let lock = Lock::parse(Utf8Path::new("flake.lock"), LOCK).expect("valid");
         let a = lock.input("a").expect("locked");
-        assert_eq!((a.rev.as_str(), a.nar_hash.as_str(), a.last_modified), ("0123456789abcdef0123", "sha256-x", Some(5)));
+        assert_eq!(
+            (a.rev.as_str(), a.nar_hash.as_str(), a.last_modified),
+            ("0123456789abcdef0123", "sha256-x", Some(5))
+        );
         assert_eq!(a.short_rev(), "0123456789ab");
         assert_eq!(a.url(), "https://github.com/o/r");
         assert_eq!(lock.input_names(), ["a", "b"]);
@@ -138,9 +175,19 @@ mod tests {
     fn errors_name_the_file_and_input() {
         let lock = Lock::parse(Utf8Path::new("x/flake.lock"), LOCK).expect("valid");
         let missing = lock.input("c").expect_err("unknown").to_string();
-        assert!(missing.contains("x/flake.lock") && missing.contains("`c`") && missing.contains("a, b"), "{missing}");
-        assert!(lock.input("b").expect_err("no rev").to_string().contains("not locked"));
-        let bad = Lock::parse(Utf8Path::new("x/flake.lock"), "{").expect_err("not json").to_string();
+        assert!(
+            missing.contains("x/flake.lock") && missing.contains("`c`") && missing.contains("a, b"),
+            "{missing}"
+        );
+        assert!(
+            lock.input("b")
+                .expect_err("no rev")
+                .to_string()
+                .contains("not locked")
+        );
+        let bad = Lock::parse(Utf8Path::new("x/flake.lock"), "{")
+            .expect_err("not json")
+            .to_string();
         assert!(bad.contains("x/flake.lock"), "{bad}");
     }
 }

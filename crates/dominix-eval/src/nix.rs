@@ -23,17 +23,26 @@ pub(crate) enum Failure {
 
 impl Nix {
     pub fn available(&self) -> bool {
-        shell().is_ok_and(|sh| cmd!(sh, "nix --version").quiet().ignore_stderr().read().is_ok())
+        shell().is_ok_and(|sh| {
+            cmd!(sh, "nix --version")
+                .quiet()
+                .ignore_stderr()
+                .read()
+                .is_ok()
+        })
     }
 
     /// The store path a fixed-output source with this NAR hash has.
     pub fn store_path_of(&self, nar_hash: &str) -> Option<String> {
         let sh = shell().ok()?;
-        cmd!(sh, "nix-store --print-fixed-path --recursive sha256 {nar_hash} source")
-            .quiet()
-            .ignore_stderr()
-            .read()
-            .ok()
+        cmd!(
+            sh,
+            "nix-store --print-fixed-path --recursive sha256 {nar_hash} source"
+        )
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()
     }
 
     /// `nix-instantiate --eval --strict --json FILE --argstr request JSON`.
@@ -46,9 +55,16 @@ impl Nix {
     }
 
     /// `nix-instantiate --eval --strict --json FILE --argstr NAME VALUE…`.
-    pub(crate) fn eval_file_args(&self, file: &Utf8Path, args: &[(&str, &str)]) -> Result<String, Failure> {
+    pub(crate) fn eval_file_args(
+        &self,
+        file: &Utf8Path,
+        args: &[(&str, &str)],
+    ) -> Result<String, Failure> {
         let sh = shell().map_err(|e| Failure::Spawn(e.to_string()))?;
-        let argv: Vec<&str> = args.iter().flat_map(|(name, value)| ["--argstr", name, value]).collect();
+        let argv: Vec<&str> = args
+            .iter()
+            .flat_map(|(name, value)| ["--argstr", name, value])
+            .collect();
         let output = cmd!(
             sh,
             "nix-instantiate --extra-experimental-features {NIX_FEATURES} --eval --strict --json {file} {argv...}"
@@ -60,7 +76,9 @@ impl Nix {
         if output.status.success() {
             String::from_utf8(output.stdout).map_err(|e| Failure::Output(e.to_string()))
         } else {
-            Err(Failure::Nix(String::from_utf8_lossy(&output.stderr).into_owned()))
+            Err(Failure::Nix(
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            ))
         }
     }
 }
@@ -72,18 +90,24 @@ fn shell() -> xshell::Result<Shell> {
 impl Failure {
     pub(crate) fn for_case(self, id: &str, case: &Case, root: &Utf8Path) -> EvalError {
         match self {
-            Failure::Spawn(message) => EvalError::Spawn { case: id.to_owned(), message },
-            Failure::Output(message) => EvalError::Output { case: id.to_owned(), message },
+            Failure::Spawn(message) => EvalError::Spawn {
+                case: id.to_owned(),
+                message,
+            },
+            Failure::Output(message) => EvalError::Output {
+                case: id.to_owned(),
+                message,
+            },
             Failure::Nix(stderr) => {
                 let finding = Finding::from_stderr(&stderr, root);
-                EvalError::Nix {
+                EvalError::Nix(Box::new(crate::NixFailure {
                     case: id.to_owned(),
                     features: case.features.clone(),
                     hint: finding.hint(),
                     file: finding.file,
                     option: finding.option,
                     message: finding.message,
-                }
+                }))
             }
         }
     }
@@ -120,9 +144,17 @@ impl Finding {
             .lines()
             .filter(|l| !l.contains("--show-trace") && !l.trim().is_empty())
             .collect();
-        let mut message = relevant.iter().take(MAX_LINES).copied().collect::<Vec<_>>().join("\n");
+        let mut message = relevant
+            .iter()
+            .take(MAX_LINES)
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n");
         if relevant.len() > MAX_LINES {
-            message.push_str(&format!("\n… ({} more lines; rerun with `--show-trace` for all)", relevant.len() - MAX_LINES));
+            message.push_str(&format!(
+                "\n… ({} more lines; rerun with `--show-trace` for all)",
+                relevant.len() - MAX_LINES
+            ));
         }
         let message = message.replace(&root_prefix, "");
 
@@ -147,7 +179,12 @@ impl Finding {
             .or_else(|| between(&message, "In '", "'"))
             .or_else(|| after_at(&message))
             .map(|f| f.strip_prefix(&root_prefix).unwrap_or(f).to_owned());
-        Finding { message, file, option, kind }
+        Finding {
+            message,
+            file,
+            option,
+            kind,
+        }
     }
 
     pub(crate) fn hint(&self) -> String {
@@ -166,8 +203,12 @@ impl Finding {
             Kind::InfiniteRecursion => format!(
                 "a value depends on itself — look for `config` used to decide `imports` or an option defined from itself in {file}."
             ),
-            Kind::Syntax => format!("fix the syntax error in {file} (`nix-instantiate --parse {file}` shows it alone)."),
-            Kind::Other => format!("see Nix's message above; rerun with `--show-trace` for the full trace ({file})."),
+            Kind::Syntax => format!(
+                "fix the syntax error in {file} (`nix-instantiate --parse {file}` shows it alone)."
+            ),
+            Kind::Other => format!(
+                "see Nix's message above; rerun with `--show-trace` for the full trace ({file})."
+            ),
         }
     }
 }
@@ -196,14 +237,20 @@ pub(crate) fn render_failure(
     message: &str,
     hint: &str,
 ) -> String {
-    let mut out = format!("module evaluation of `{case}` failed (features: {})", list(features));
+    let mut out = format!(
+        "module evaluation of `{case}` failed (features: {})",
+        list(features)
+    );
     if let Some(file) = file {
         out.push_str(&format!("\n  file:   {file}"));
     }
     if let Some(option) = option {
         out.push_str(&format!("\n  option: {option}"));
     }
-    out.push_str(&format!("\n  nix:    {}", message.replace('\n', "\n          ")));
+    out.push_str(&format!(
+        "\n  nix:    {}",
+        message.replace('\n', "\n          ")
+    ));
     out.push_str(&format!("\n  fix:    {hint}"));
     out
 }
@@ -217,7 +264,11 @@ pub(crate) fn render_assertions(case: &str, features: &[String], messages: &[Str
 }
 
 fn list(features: &[String]) -> String {
-    if features.is_empty() { "trunk only".to_owned() } else { features.join(", ") }
+    if features.is_empty() {
+        "trunk only".to_owned()
+    } else {
+        features.join(", ")
+    }
 }
 
 #[cfg(test)]
@@ -235,8 +286,16 @@ mod tests {
         );
         assert_eq!(f.option.as_deref(), Some("boot.kernel.sysctlx"));
         assert_eq!(f.file.as_deref(), Some("crates/hardening/nixos.nix"));
-        assert!(!f.message.contains("show-trace") && !f.message.contains("Git tree"), "{}", f.message);
-        assert!(f.hint().contains("nix-modules/contract/options.nix"), "{}", f.hint());
+        assert!(
+            !f.message.contains("show-trace") && !f.message.contains("Git tree"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.hint().contains("nix-modules/contract/options.nix"),
+            "{}",
+            f.hint()
+        );
     }
 
     #[test]
@@ -251,7 +310,9 @@ mod tests {
 
     #[test]
     fn syntax_error_names_the_file() {
-        let f = finding("error: syntax error, unexpected '}'\n\n       at /src/domi-nix/crates/ui/nixos.nix:12:3:\n");
+        let f = finding(
+            "error: syntax error, unexpected '}'\n\n       at /src/domi-nix/crates/ui/nixos.nix:12:3:\n",
+        );
         assert_eq!(f.kind, Kind::Syntax);
         assert_eq!(f.file.as_deref(), Some("crates/ui/nixos.nix"));
         assert_eq!(f.option, None);
@@ -259,7 +320,10 @@ mod tests {
 
     #[test]
     fn infinite_recursion_and_unknown_errors() {
-        assert_eq!(finding("error: infinite recursion encountered\n").kind, Kind::InfiniteRecursion);
+        assert_eq!(
+            finding("error: infinite recursion encountered\n").kind,
+            Kind::InfiniteRecursion
+        );
         let other = finding("something odd");
         assert_eq!(other.kind, Kind::Other);
         assert_eq!(other.message, "something odd");

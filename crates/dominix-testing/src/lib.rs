@@ -48,7 +48,10 @@ pub fn evaluator_or_skip(test: &str) -> Option<Evaluator> {
         Ok(()) => Some(evaluator()),
         Err(reason) => {
             if eval_required() {
-                panic!("{test}: {} (DOMINIX_REQUIRE_EVAL=1 forbids skipping)", reason.skip_line());
+                panic!(
+                    "{test}: {} (DOMINIX_REQUIRE_EVAL=1 forbids skipping)",
+                    reason.skip_line()
+                );
             }
             // Written to the process' stderr directly: the harness only captures print!/eprint!.
             let _ = writeln!(std::io::stderr(), "{} [{test}]", reason.skip_line());

@@ -16,15 +16,27 @@ fn entry(requires: &[&str], conflicts: &[&str]) -> Value {
 
 #[test]
 fn the_trunk_alone_looks_like_domi_nix() {
-    let Some(outcome) = eval("trunk", Case::default()) else { return };
+    let Some(outcome) = eval("trunk", Case::default()) else {
+        return;
+    };
     let config = &outcome.config;
     assert_eq!(config["networking.hostName"], "domi-nix");
     assert_eq!(config["system.nixos.distroName"], "domi-nix");
     assert_eq!(config["system.nixos.variant_id"], "domi-nix");
-    assert!(config["users.motd"].as_str().is_some_and(|m| m.contains("domi-nix")));
-    assert_eq!(config["services.getty.autologinUser"], Value::Null, "no default login outside VMs");
+    assert!(
+        config["users.motd"]
+            .as_str()
+            .is_some_and(|m| m.contains("domi-nix"))
+    );
+    assert_eq!(
+        config["services.getty.autologinUser"],
+        Value::Null,
+        "no default login outside VMs"
+    );
     let manifest: Value = serde_json::from_str(
-        config["environment.etc"]["domi-nix/features.json"]["text"].as_str().expect("manifest text"),
+        config["environment.etc"]["domi-nix/features.json"]["text"]
+            .as_str()
+            .expect("manifest text"),
     )
     .expect("JSON");
     assert_eq!(manifest["features"], json!({}));
@@ -33,48 +45,91 @@ fn the_trunk_alone_looks_like_domi_nix() {
 
 #[test]
 fn the_vm_login_creates_a_wheel_user_and_logs_it_in() {
-    let case = Case::default().with_settings(json!({ "domi-nix": { "trunk": { "defaultLogin": { "enable": true } } } }));
-    let Some(outcome) = eval("trunk+login", case) else { return };
+    let case = Case::default()
+        .with_settings(json!({ "domi-nix": { "trunk": { "defaultLogin": { "enable": true } } } }));
+    let Some(outcome) = eval("trunk+login", case) else {
+        return;
+    };
     let user = &outcome.config["users.users"]["domi"];
     assert_eq!(user["isNormalUser"], true);
-    assert!(user["extraGroups"].as_array().is_some_and(|g| g.contains(&json!("wheel"))));
+    assert!(
+        user["extraGroups"]
+            .as_array()
+            .is_some_and(|g| g.contains(&json!("wheel")))
+    );
     assert_eq!(outcome.config["services.getty.autologinUser"], "domi");
 }
 
 #[test]
 fn a_missing_requirement_fails_an_assertion_naming_both_features() {
     let settings = json!({ "domi-nix": { "features": { "web": entry(&["status-api"], &[]) } } });
-    let Some(outcome) = eval("requires", Case::default().with_settings(settings)) else { return };
-    let [message] = outcome.assertions.as_slice() else {
-        panic!("expected one failed assertion, got {:?}", outcome.assertions);
+    let Some(outcome) = eval("requires", Case::default().with_settings(settings)) else {
+        return;
     };
-    assert!(message.contains("`web`") && message.contains("`status-api`"), "{message}");
+    let [message] = outcome.assertions.as_slice() else {
+        panic!(
+            "expected one failed assertion, got {:?}",
+            outcome.assertions
+        );
+    };
+    assert!(
+        message.contains("`web`") && message.contains("`status-api`"),
+        "{message}"
+    );
     assert!(message.contains("Fix:"), "{message}");
 }
 
 #[test]
 fn conflicting_branches_fail_an_assertion_naming_both() {
     let settings = json!({ "domi-nix": { "features": { "telnet": entry(&[], &["hardening"]) } } });
-    let case = Case { features: vec!["hardening".into()], ..Case::default() }.with_settings(settings);
-    let Some(outcome) = eval("conflicts", case) else { return };
-    let [message] = outcome.assertions.as_slice() else {
-        panic!("expected one failed assertion, got {:?}", outcome.assertions);
+    let case = Case {
+        features: vec!["hardening".into()],
+        ..Case::default()
+    }
+    .with_settings(settings);
+    let Some(outcome) = eval("conflicts", case) else {
+        return;
     };
-    assert!(message.contains("`telnet`") && message.contains("`hardening`") && message.contains("conflict"), "{message}");
+    let [message] = outcome.assertions.as_slice() else {
+        panic!(
+            "expected one failed assertion, got {:?}",
+            outcome.assertions
+        );
+    };
+    assert!(
+        message.contains("`telnet`")
+            && message.contains("`hardening`")
+            && message.contains("conflict"),
+        "{message}"
+    );
 }
 
 #[test]
 fn a_satisfied_requirement_passes() {
     let settings = json!({ "domi-nix": { "features": { "web": entry(&["hardening"], &["nothing-attached"]) } } });
-    let case = Case { features: vec!["hardening".into()], ..Case::default() }.with_settings(settings);
-    let Some(outcome) = eval("satisfied", case) else { return };
+    let case = Case {
+        features: vec!["hardening".into()],
+        ..Case::default()
+    }
+    .with_settings(settings);
+    let Some(outcome) = eval("satisfied", case) else {
+        return;
+    };
     assert!(outcome.assertions.is_empty(), "{:?}", outcome.assertions);
 }
 
 #[test]
 fn an_unknown_feature_is_an_error_naming_the_known_ones() {
-    let case = Case { features: vec!["nope".into()], ..Case::default() };
-    let Some(result) = try_eval("unknown", &case) else { return };
+    let case = Case {
+        features: vec!["nope".into()],
+        ..Case::default()
+    };
+    let Some(result) = try_eval("unknown", &case) else {
+        return;
+    };
     let error = result.expect_err("`nope` is not a feature").to_string();
-    assert!(error.contains("unknown feature `nope`") && error.contains("hardening"), "{error}");
+    assert!(
+        error.contains("unknown feature `nope`") && error.contains("hardening"),
+        "{error}"
+    );
 }

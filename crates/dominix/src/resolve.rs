@@ -288,7 +288,9 @@ pub enum ResolveError {
 fn suggest_or_list(suggestion: &Option<String>, known: &[String]) -> String {
     match suggestion {
         Some(_) => did_you_mean(suggestion),
-        None if known.is_empty() => ". There are no features yet (add a crate under crates/).".to_owned(),
+        None if known.is_empty() => {
+            ". There are no features yet (add a crate under crates/).".to_owned()
+        }
         None => format!(". Known features: {}.", known.join(", ")),
     }
 }

@@ -11,7 +11,9 @@ fn strict() -> Value {
 
 #[test]
 fn baseline_sets_the_kernel_sysctls() {
-    let Some(config) = eval_feature("hardening", json!({})) else { return };
+    let Some(config) = eval_feature("hardening", json!({})) else {
+        return;
+    };
     let sysctl = &config["boot.kernel.sysctl"];
     for (key, want) in [
         ("kernel.kptr_restrict", 2),
@@ -31,31 +33,54 @@ fn baseline_sets_the_kernel_sysctls() {
 
 #[test]
 fn baseline_protects_the_kernel_and_logins() {
-    let Some(config) = eval_feature("hardening", json!({})) else { return };
+    let Some(config) = eval_feature("hardening", json!({})) else {
+        return;
+    };
     assert_eq!(config["security.protectKernelImage"], true);
     assert_eq!(config["security.sudo.execWheelOnly"], true);
     assert_eq!(config["networking.firewall.enable"], true);
-    assert_eq!(config["security.lockKernelModules"], false, "module locking is strict-only");
+    assert_eq!(
+        config["security.lockKernelModules"], false,
+        "module locking is strict-only"
+    );
     let params = config["boot.kernelParams"].as_array().expect("a list");
     assert!(params.contains(&json!("slab_nomerge")), "{params:?}");
-    assert!(!params.contains(&json!("init_on_free=1")), "init_on_free is strict-only: {params:?}");
-    let blacklist = config["boot.blacklistedKernelModules"].as_array().expect("a list");
-    assert!(blacklist.contains(&json!("dccp")) && !blacklist.contains(&json!("udf")), "{blacklist:?}");
+    assert!(
+        !params.contains(&json!("init_on_free=1")),
+        "init_on_free is strict-only: {params:?}"
+    );
+    let blacklist = config["boot.blacklistedKernelModules"]
+        .as_array()
+        .expect("a list");
+    assert!(
+        blacklist.contains(&json!("dccp")) && !blacklist.contains(&json!("udf")),
+        "{blacklist:?}"
+    );
 }
 
 #[test]
 fn strict_goes_further() {
-    let Some(config) = eval_feature("hardening", strict()) else { return };
+    let Some(config) = eval_feature("hardening", strict()) else {
+        return;
+    };
     assert_eq!(config["boot.kernel.sysctl"]["kernel.yama.ptrace_scope"], 2);
     assert_eq!(config["boot.kernel.sysctl"]["kernel.sysrq"], 0);
-    assert_eq!(config["boot.kernel.sysctl"]["net.ipv4.conf.all.log_martians"], 1);
+    assert_eq!(
+        config["boot.kernel.sysctl"]["net.ipv4.conf.all.log_martians"],
+        1
+    );
     assert_eq!(config["security.lockKernelModules"], true);
     assert_eq!(config["security.forcePageTableIsolation"], true);
     let params = config["boot.kernelParams"].as_array().expect("a list");
     for p in ["init_on_free=1", "vsyscall=none", "slab_nomerge"] {
         assert!(params.contains(&json!(p)), "{p} missing from {params:?}");
     }
-    assert!(config["boot.blacklistedKernelModules"].as_array().expect("a list").contains(&json!("udf")));
+    assert!(
+        config["boot.blacklistedKernelModules"]
+            .as_array()
+            .expect("a list")
+            .contains(&json!("udf"))
+    );
 }
 
 #[test]
@@ -65,7 +90,9 @@ fn every_value_is_overridable_by_a_plain_definition() {
         "security": { "sudo": { "execWheelOnly": false }, "lockKernelModules": false },
         "domi-nix": { "hardening": { "level": "strict" } }
     });
-    let Some(config) = eval_feature("hardening", settings) else { return };
+    let Some(config) = eval_feature("hardening", settings) else {
+        return;
+    };
     assert_eq!(config["boot.kernel.sysctl"]["kernel.sysrq"], 1);
     assert_eq!(config["boot.kernel.sysctl"]["kernel.kptr_restrict"], 1);
     assert_eq!(config["security.sudo.execWheelOnly"], false);
@@ -76,26 +103,43 @@ fn every_value_is_overridable_by_a_plain_definition() {
 
 #[test]
 fn detached_branch_sets_nothing() {
-    let Some(config) = eval_feature("hardening", json!({ "domi-nix": { "hardening": { "enable": false } } })) else {
+    let Some(config) = eval_feature(
+        "hardening",
+        json!({ "domi-nix": { "hardening": { "enable": false } } }),
+    ) else {
         return;
     };
-    assert_eq!(config["boot.kernel.sysctl"].get("kernel.kptr_restrict"), None);
+    assert_eq!(
+        config["boot.kernel.sysctl"].get("kernel.kptr_restrict"),
+        None
+    );
     assert_eq!(config["security.protectKernelImage"], false);
-    assert_eq!(config["domi-nix"]["features"], json!({}), "a detached branch leaves the manifest");
+    assert_eq!(
+        config["domi-nix"]["features"],
+        json!({}),
+        "a detached branch leaves the manifest"
+    );
 }
 
 #[test]
 fn manifest_lists_the_branch() {
-    let Some(config) = eval_feature("hardening", json!({})) else { return };
-    let text = config["environment.etc"]["domi-nix/features.json"]["text"].as_str().expect("manifest text");
+    let Some(config) = eval_feature("hardening", json!({})) else {
+        return;
+    };
+    let text = config["environment.etc"]["domi-nix/features.json"]["text"]
+        .as_str()
+        .expect("manifest text");
     let manifest: Value = serde_json::from_str(text).expect("manifest is JSON");
     assert_eq!(manifest["features"]["hardening"]["category"], "security");
 }
 
 #[test]
 fn an_unknown_level_is_a_type_error_naming_the_option() {
-    let case = Case::feature("hardening").with_settings(json!({ "domi-nix": { "hardening": { "level": "paranoid" } } }));
-    let Some(result) = try_eval("hardening", &case) else { return };
+    let case = Case::feature("hardening")
+        .with_settings(json!({ "domi-nix": { "hardening": { "level": "paranoid" } } }));
+    let Some(result) = try_eval("hardening", &case) else {
+        return;
+    };
     let error = result.expect_err("`paranoid` is not a level").to_string();
     assert!(error.contains("domi-nix.hardening.level"), "{error}");
     assert!(error.contains("hardening"), "{error}");

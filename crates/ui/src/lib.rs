@@ -30,18 +30,26 @@ pub struct Request {
 impl Request {
     /// Parses the arguments; the error says which argument is wrong and how to fix it.
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
-        let mut request = Request { json: false, help: false, manifest: DEFAULT_MANIFEST.to_owned() };
+        let mut request = Request {
+            json: false,
+            help: false,
+            manifest: DEFAULT_MANIFEST.to_owned(),
+        };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--json" => request.json = true,
                 "-h" | "--help" => request.help = true,
                 "--manifest" => {
-                    request.manifest = args
-                        .next()
-                        .ok_or("`--manifest` needs a path, e.g. `--manifest /etc/domi-nix/features.json`")?;
+                    request.manifest = args.next().ok_or(
+                        "`--manifest` needs a path, e.g. `--manifest /etc/domi-nix/features.json`",
+                    )?;
                 }
-                other => return Err(format!("unknown argument `{other}`; run `domi-nix-shell --help`")),
+                other => {
+                    return Err(format!(
+                        "unknown argument `{other}`; run `domi-nix-shell --help`"
+                    ));
+                }
             }
         }
         Ok(request)
@@ -115,8 +123,14 @@ mod tests {
 
     #[test]
     fn parses_arguments() {
-        assert_eq!(args(&[]).map(|r| (r.json, r.manifest)), Ok((false, DEFAULT_MANIFEST.to_owned())));
-        assert_eq!(args(&["--json", "--manifest", "m.json"]).map(|r| (r.json, r.manifest)), Ok((true, "m.json".to_owned())));
+        assert_eq!(
+            args(&[]).map(|r| (r.json, r.manifest)),
+            Ok((false, DEFAULT_MANIFEST.to_owned()))
+        );
+        assert_eq!(
+            args(&["--json", "--manifest", "m.json"]).map(|r| (r.json, r.manifest)),
+            Ok((true, "m.json".to_owned()))
+        );
         assert!(args(&["--manifest"]).is_err_and(|e| e.contains("needs a path")));
         assert!(args(&["--jsn"]).is_err_and(|e| e.contains("`--jsn`")));
     }
@@ -126,7 +140,10 @@ mod tests {
         let report = Report::from_manifest("lab".into(), MANIFEST).expect("valid manifest");
         let text = report.to_text();
         assert!(text.starts_with("domi-nix on lab\n"), "{text}");
-        assert!(text.contains("hardening") && text.contains("The shell"), "{text}");
+        assert!(
+            text.contains("hardening") && text.contains("The shell"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -139,10 +156,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_manifests() {
-        assert!(Report::from_manifest("h".into(), "{").is_err_and(|e| e.contains("not valid JSON")));
-        assert!(Report::from_manifest("h".into(), "{}").is_err_and(|e| e.contains("no `features`")));
+        assert!(
+            Report::from_manifest("h".into(), "{").is_err_and(|e| e.contains("not valid JSON"))
+        );
+        assert!(
+            Report::from_manifest("h".into(), "{}").is_err_and(|e| e.contains("no `features`"))
+        );
         assert!(Report::from_manifest("h".into(), r#"{"features":[]}"#).is_err());
-        let empty = Report::from_manifest("h".into(), r#"{"features":{}}"#).expect("empty is valid");
+        let empty =
+            Report::from_manifest("h".into(), r#"{"features":{}}"#).expect("empty is valid");
         assert!(empty.to_text().contains("trunk only"));
     }
 }

@@ -22,7 +22,14 @@ fn main() -> ExitCode {
     }
     match Report::gather(&request) {
         Ok(report) => {
-            println!("{}", if request.json { report.to_json() } else { report.to_text() });
+            println!(
+                "{}",
+                if request.json {
+                    report.to_json()
+                } else {
+                    report.to_text()
+                }
+            );
             ExitCode::SUCCESS
         }
         Err(message) => {
