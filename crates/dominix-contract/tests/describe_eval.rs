@@ -3,12 +3,15 @@
 //! fixture, and the contract module must accept good settings and reject a
 //! wrongly typed one.
 //!
-//! Runs only where `nix-instantiate` exists and `DOMINIX_NIXPKGS_LIB` points to
-//! a nixpkgs `lib` source tree (the `lib` directory itself, or a directory
-//! containing `lib/`). Otherwise it prints `SKIP contract-describe: …` and
-//! passes — or panics, when `DOMINIX_REQUIRE_EVAL=1`.
+//! Runs where `nix-instantiate` exists and a nixpkgs `lib` is at hand: the one
+//! `DOMINIX_NIXPKGS_LIB` points to (the `lib` directory itself, or a directory
+//! containing `lib/`), else the nixpkgs-lib pinned in flake.lock when it is in
+//! the Nix store (`cargo xtask seed`). Otherwise it prints
+//! `SKIP contract-describe: …` past the harness' capture — or panics, when
+//! `DOMINIX_REQUIRE_EVAL=1`.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -27,8 +30,29 @@ fn skip(reason: &str, fix: &str) -> Option<Nix> {
     if std::env::var("DOMINIX_REQUIRE_EVAL").is_ok_and(|v| v == "1") {
         panic!("{NAME}: {reason} — {fix} (DOMINIX_REQUIRE_EVAL=1 forbids skipping)");
     }
-    eprintln!("SKIP {NAME}: {reason} — {fix}");
+    // Straight to stderr: the test harness captures only print!/eprint!.
+    let _ = writeln!(std::io::stderr(), "SKIP {NAME}: {reason} — {fix}");
     None
+}
+
+/// The store path of the nixpkgs-lib pinned in flake.lock, if it is in the store.
+fn pinned_lib() -> Option<PathBuf> {
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flake.lock");
+    let lock: Value = serde_json::from_str(&std::fs::read_to_string(lock).ok()?).ok()?;
+    let node = lock["nodes"]["root"]["inputs"]["nixpkgs-lib"].as_str()?;
+    let nar_hash = lock["nodes"][node]["locked"]["narHash"].as_str()?;
+    let output = Command::new("nix-store")
+        .args([
+            "--print-fixed-path",
+            "--recursive",
+            "sha256",
+            nar_hash,
+            "source",
+        ])
+        .output()
+        .ok()?;
+    let path = PathBuf::from(String::from_utf8(output.stdout).ok()?.trim());
+    path.join("lib").is_dir().then_some(path)
 }
 
 fn nix() -> Option<Nix> {
@@ -41,10 +65,13 @@ fn nix() -> Option<Nix> {
             );
         }
     }
-    let Some(dir) = std::env::var_os("DOMINIX_NIXPKGS_LIB").map(PathBuf::from) else {
+    let Some(dir) = std::env::var_os("DOMINIX_NIXPKGS_LIB")
+        .map(PathBuf::from)
+        .or_else(pinned_lib)
+    else {
         return skip(
-            "DOMINIX_NIXPKGS_LIB is not set",
-            "set it to a nixpkgs lib source tree (a nixpkgs checkout or its lib/ directory)",
+            "no nixpkgs lib: DOMINIX_NIXPKGS_LIB is not set and the pinned nixpkgs-lib is not in the Nix store",
+            "run `cargo xtask seed nixpkgs-lib --from <a nixpkgs.lib checkout>`, or set DOMINIX_NIXPKGS_LIB to a nixpkgs lib source tree",
         );
     };
     let lib = if dir.join("default.nix").is_file() && dir.join("types.nix").is_file() {
