@@ -48,6 +48,10 @@ fn attr_names(attr: &str) -> Option<Vec<String>> {
             "eval",
             "--offline",
             "--json",
+            // Tests run in parallel; the per-user eval cache is one SQLite file.
+            "--option",
+            "eval-cache",
+            "false",
         ])
         .arg(format!("{flake}#{attr}"))
         .args(["--apply", "builtins.attrNames"])

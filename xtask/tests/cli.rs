@@ -1,0 +1,280 @@
+//! The command line of `cargo xtask`: listing, composing, usage errors, help.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+
+use common::{have, skip, stderr, stdout, utf8, xtask};
+
+/// The entries of the `imports = [ … ];` block of a trunk flake, comments removed.
+fn imports(flake: &str) -> Vec<String> {
+    let start = flake
+        .find("imports = [")
+        .expect("the trunk has an imports list")
+        + "imports = [".len();
+    let len = flake[start..]
+        .find("];")
+        .expect("the imports list is closed");
+    flake[start..start + len]
+        .lines()
+        .map(|line| line.split('#').next().unwrap().trim())
+        .filter(|entry| !entry.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn compose(features: &str, out: &Path) -> std::process::Output {
+    xtask()
+        .args(["compose", "--features", features, "--out", utf8(out)])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn list_prints_features_with_categories() {
+    let output = xtask().arg("list").output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    let row = |name: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no row for `{name}` in:\n{out}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    let hardening = row("hardening");
+    assert_eq!(hardening[1], "security", "{out}");
+    assert!(
+        hardening[2].split(',').any(|s| s == "x86_64-linux"),
+        "{out}"
+    );
+    let ui = row("ui");
+    assert_eq!(ui[1], "ui", "{out}");
+    assert!(
+        out.lines().next().unwrap().starts_with("FEATURE"),
+        "header missing:\n{out}"
+    );
+}
+
+#[test]
+fn list_json_has_categories_and_systems() {
+    let output = xtask().args(["list", "--json"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("list --json prints JSON");
+    // An array of features, or an object keyed by name: accept both.
+    let features: Vec<(String, serde_json::Value)> = match &json {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|f| (f["name"].as_str().expect("a name").to_owned(), f.clone()))
+            .collect(),
+        serde_json::Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        other => panic!("neither array nor object: {other}"),
+    };
+    let get = |name: &str| {
+        features
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, f)| f.clone())
+            .unwrap_or_else(|| panic!("`{name}` missing from {json}"))
+    };
+    for (name, category) in [("hardening", "security"), ("ui", "ui")] {
+        let feature = get(name);
+        assert_eq!(feature["category"], category, "{feature}");
+        let systems = feature["systems"]
+            .as_array()
+            .unwrap_or_else(|| panic!("systems of {name}: {feature}"));
+        assert!(systems.iter().any(|s| s == "x86_64-linux"), "{feature}");
+        assert!(systems.iter().any(|s| s == "aarch64-linux"), "{feature}");
+    }
+}
+
+#[test]
+fn compose_writes_a_trunk_with_exactly_the_selected_imports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("trunk");
+    let output = compose("ui,hardening", &out);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let flake_path = out.join("flake.nix");
+    assert!(
+        stdout(&output).contains(utf8(&flake_path)),
+        "stdout names the file: {}",
+        stdout(&output)
+    );
+    let flake = std::fs::read_to_string(&flake_path).unwrap();
+    assert_eq!(
+        sorted(imports(&flake)),
+        ["m.hardening", "m.trunk", "m.ui"],
+        "{flake}"
+    );
+    assert!(
+        out.join(".domi-nix-trunk").is_file(),
+        "the compose marker is written"
+    );
+
+    if have("nix-instantiate") {
+        let parse = std::process::Command::new("nix-instantiate")
+            .arg("--parse")
+            .arg(&flake_path)
+            .output()
+            .unwrap();
+        assert!(
+            parse.status.success(),
+            "nix-instantiate --parse rejects the trunk:\n{}\n{flake}",
+            stderr(&parse)
+        );
+    } else {
+        skip("SKIP nix-parse: `nix-instantiate` is not on PATH — install Nix ≥ 2.8");
+    }
+}
+
+#[test]
+fn compose_refuses_a_directory_it_did_not_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("mine");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("notes.txt"), "precious\n").unwrap();
+    let output = compose("ui", &out);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("not written by"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "precious\n"
+    );
+    assert!(
+        !out.join("flake.nix").exists(),
+        "nothing is written into a foreign directory"
+    );
+}
+
+#[test]
+fn compose_overwrites_its_own_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("trunk");
+    let first = compose("ui", &out);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let flake = std::fs::read_to_string(out.join("flake.nix")).unwrap();
+    assert_eq!(sorted(imports(&flake)), ["m.trunk", "m.ui"], "{flake}");
+
+    let second = compose("ui,hardening", &out);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert!(out.join(".domi-nix-trunk").is_file());
+    let flake = std::fs::read_to_string(out.join("flake.nix")).unwrap();
+    assert_eq!(
+        sorted(imports(&flake)),
+        ["m.hardening", "m.trunk", "m.ui"],
+        "rewritten: {flake}"
+    );
+    // No staging directories are left next to the output.
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "trunk")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn compose_unknown_feature_lists_known_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = xtask()
+        .current_dir(tmp.path())
+        .args(["compose", "--features", "nope", "--out", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("Known features") || err.contains("did you mean"),
+        "{err}"
+    );
+    assert!(err.contains("`nope`"), "{err}");
+    assert!(
+        !tmp.path().join("x").exists(),
+        "nothing is written on error"
+    );
+}
+
+#[test]
+fn compose_misspelt_feature_suggests_the_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = xtask()
+        .current_dir(tmp.path())
+        .args(["compose", "--features", "hardenin", "--out", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("did you mean `hardening`"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [&[&str]; 3] = [
+        &["compose", "--out", "x"],
+        &[
+            "compose",
+            "--features",
+            "ui",
+            "--profile",
+            "full",
+            "--out",
+            "x",
+        ],
+        &["vm", "--host", "riscv64-linux", "--features", "ui"],
+    ];
+    for args in cases {
+        let output = xtask().current_dir(tmp.path()).args(args).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(!stderr(&output).is_empty(), "{args:?} explains the error");
+    }
+    let vm = xtask()
+        .current_dir(tmp.path())
+        .args(cases[2])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&vm).contains("riscv64-linux") && stderr(&vm).contains("x86_64-linux"),
+        "{}",
+        stderr(&vm)
+    );
+    assert!(!tmp.path().join("x").exists());
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let output = xtask().arg("--help").output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let help = stdout(&output);
+    let commands: Vec<&str> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no Commands section:\n{help}"))
+        .lines()
+        .take_while(|l| !l.trim_start().starts_with("Options:"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for name in ["list", "compose", "check", "seed", "vm", "matrix"] {
+        assert!(
+            commands.contains(&name),
+            "`{name}` missing from {commands:?}"
+        );
+    }
+}

@@ -1,0 +1,442 @@
+//! The exact Nix command lines of `build`, `vm`, `test` and `matrix`, recorded
+//! by a fake `nix` put first on PATH. No real Nix runs here.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use common::{features, root, stderr, stdout, utf8, xtask};
+use tempfile::TempDir;
+
+/// 32 characters of Nix's base32 alphabet (no e, o, u, t).
+const HASH: &str = "0123456789abcdfghijklmnpqrsvwxyz";
+/// Separates the arguments of one recorded call (ASCII unit separator).
+const SEP: char = '\u{1f}';
+
+/// A directory with a recording `nix`, a log, and a target dir for trunks.
+struct FakeNix {
+    bin: TempDir,
+    target: TempDir,
+}
+
+impl FakeNix {
+    /// `fail`: a substring; a call with an argument containing it exits 1.
+    fn new(fail: Option<&str>) -> FakeNix {
+        let bin = tempfile::tempdir().unwrap();
+        let target = tempfile::tempdir().unwrap();
+        let log = bin.path().join("nix.log");
+        let script = format!(
+            r#"#!/bin/sh
+# Recording nix for the xtask tests: one line per call, arguments separated by US.
+for a in "$@"; do printf '%s\037' "$a"; done >> '{log}'
+printf '\n' >> '{log}'
+fail='{fail}'
+build=0; json=0; dry=0
+for a in "$@"; do
+  case "$a" in
+    build) build=1 ;;
+    --json) json=1 ;;
+    --dry-run) dry=1 ;;
+  esac
+  if [ -n "$fail" ]; then
+    case "$a" in *"$fail"*) echo "error: fake nix fails $a" >&2; exit 1 ;; esac
+  fi
+done
+if [ $build = 1 ] && [ $json = 1 ] && [ $dry = 0 ]; then
+  printf '[{{"drvPath":"/nix/store/{HASH}-x.drv","outputs":{{"out":"{out}"}}}}]\n'
+fi
+exit 0
+"#,
+            log = utf8(&log),
+            fail = fail.unwrap_or(""),
+            out = Self::out_path(),
+        );
+        // Written under another name and installed by a child process, so no
+        // writable descriptor of the executable leaks into a concurrently
+        // forked process (which would make exec fail with ETXTBSY).
+        let draft = bin.path().join("nix.draft");
+        std::fs::write(&draft, script).unwrap();
+        let status = std::process::Command::new("install")
+            .args(["-m", "755"])
+            .arg(&draft)
+            .arg(bin.path().join("nix"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot install the fake nix");
+        FakeNix { bin, target }
+    }
+
+    /// The `out` path the fake `nix build --json` reports (not in the store).
+    fn out_path() -> String {
+        format!("/nix/store/{HASH}-domi-nix-fake-vm")
+    }
+
+    /// `xtask` with the fake first on PATH and trunks composed into the target dir.
+    fn xtask(&self) -> Command {
+        let mut cmd = xtask();
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.env("PATH", format!("{}:{path}", utf8(self.bin.path())))
+            .env("CARGO_TARGET_DIR", self.target.path());
+        cmd
+    }
+
+    /// The argv of every recorded call, in order.
+    fn calls(&self) -> Vec<Vec<String>> {
+        let Ok(log) = std::fs::read_to_string(self.bin.path().join("nix.log")) else {
+            return Vec::new();
+        };
+        log.lines()
+            .map(|line| {
+                line.strip_suffix(SEP)
+                    .unwrap_or(line)
+                    .split(SEP)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The one recorded call.
+    fn only_call(&self) -> Vec<String> {
+        let calls = self.calls();
+        assert_eq!(calls.len(), 1, "expected exactly one nix call: {calls:?}");
+        calls.into_iter().next().unwrap()
+    }
+
+    fn trunk(&self, name: &str) -> PathBuf {
+        self.target.path().join("dominix/trunks").join(name)
+    }
+}
+
+fn build_argv(installable: &str, dry_run: bool) -> Vec<String> {
+    let mut argv: Vec<String> = [
+        "--extra-experimental-features",
+        "nix-command flakes",
+        "build",
+        "--json",
+        "--no-link",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    argv.push(installable.to_owned());
+    if dry_run {
+        argv.push("--dry-run".to_owned());
+    }
+    argv
+}
+
+/// How xtask refers to this checkout.
+fn repo_ref() -> String {
+    let root = root();
+    if root.join(".git").exists() {
+        format!("git+file://{}", utf8(&root))
+    } else {
+        format!("path:{}", utf8(&root))
+    }
+}
+
+fn sorted_imports(trunk: &Path) -> Vec<String> {
+    let flake = std::fs::read_to_string(trunk.join("flake.nix")).unwrap();
+    let start = flake.find("imports = [").unwrap() + "imports = [".len();
+    let end = start + flake[start..].find("];").unwrap();
+    let mut imports: Vec<String> = flake[start..end]
+        .lines()
+        .map(|l| l.split('#').next().unwrap().trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    imports.sort();
+    imports
+}
+
+fn trunk_system(trunk: &Path) -> String {
+    let flake = std::fs::read_to_string(trunk.join("flake.nix")).unwrap();
+    let line = flake
+        .lines()
+        .find(|l| l.trim_start().starts_with("system = "))
+        .unwrap();
+    line.trim()
+        .trim_start_matches("system = ")
+        .trim_end_matches(';')
+        .trim_matches('"')
+        .to_owned()
+}
+
+#[test]
+fn build_composes_the_trunk_and_prints_the_out_path() {
+    let fake = FakeNix::new(None);
+    let output = fake
+        .xtask()
+        .args([
+            "build",
+            "--features",
+            "ui,hardening",
+            "--host",
+            "x86_64-linux",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output).lines().collect::<Vec<_>>(),
+        [FakeNix::out_path()],
+        "{}",
+        stdout(&output)
+    );
+
+    let trunk = fake.trunk("hardening+ui-x86_64-linux");
+    let installable = format!("path:{}#packages.x86_64-linux.vm", utf8(&trunk));
+    assert_eq!(fake.only_call(), build_argv(&installable, false));
+    assert_eq!(sorted_imports(&trunk), ["m.hardening", "m.trunk", "m.ui"]);
+    assert_eq!(trunk_system(&trunk), "x86_64-linux");
+    assert!(trunk.join(".domi-nix-trunk").is_file());
+}
+
+#[test]
+fn build_toplevel_uses_the_nixos_configuration() {
+    let fake = FakeNix::new(None);
+    let output = fake
+        .xtask()
+        .args([
+            "build",
+            "--features",
+            "ui",
+            "--system",
+            "x86_64-linux",
+            "--toplevel",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let trunk = fake.trunk("ui-x86_64-linux");
+    let installable = format!(
+        "path:{}#nixosConfigurations.trunk.config.system.build.toplevel",
+        utf8(&trunk)
+    );
+    assert_eq!(fake.only_call(), build_argv(&installable, false));
+}
+
+#[test]
+fn build_minimal_dry_run_for_a_darwin_host_uses_an_aarch64_linux_guest() {
+    let fake = FakeNix::new(None);
+    let output = fake
+        .xtask()
+        .args([
+            "build",
+            "--profile",
+            "minimal",
+            "--host",
+            "aarch64-darwin",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), "", "a dry run prints no out path");
+
+    let trunk = fake.trunk("minimal-aarch64-linux");
+    let installable = format!("path:{}#packages.aarch64-darwin.vm", utf8(&trunk));
+    assert_eq!(fake.only_call(), build_argv(&installable, true));
+    assert_eq!(trunk_system(&trunk), "aarch64-linux");
+    assert_eq!(sorted_imports(&trunk), ["m.trunk"]);
+}
+
+#[test]
+fn build_rejects_a_guest_the_host_cannot_run() {
+    let fake = FakeNix::new(None);
+    let output = fake
+        .xtask()
+        .args([
+            "build",
+            "--host",
+            "aarch64-darwin",
+            "--system",
+            "x86_64-linux",
+            "--features",
+            "ui",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--system aarch64-linux"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        fake.calls().is_empty(),
+        "nix must not run: {:?}",
+        fake.calls()
+    );
+}
+
+#[test]
+fn vm_builds_then_names_the_bin_dir_it_cannot_read() {
+    let fake = FakeNix::new(None);
+    let output = fake
+        .xtask()
+        .args(["vm", "--features", "ui,hardening", "--host", "x86_64-linux"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let bin = format!("{}/bin", FakeNix::out_path());
+    assert!(
+        stderr(&output).contains(&bin),
+        "the error names {bin}: {}",
+        stderr(&output)
+    );
+
+    let trunk = fake.trunk("hardening+ui-x86_64-linux");
+    let installable = format!("path:{}#packages.x86_64-linux.vm", utf8(&trunk));
+    assert_eq!(fake.only_call(), build_argv(&installable, false));
+}
+
+#[test]
+fn test_builds_the_checks_of_the_repository() {
+    let fake = FakeNix::new(None);
+    let output = fake
+        .xtask()
+        .args(["test", "ui", "--system", "x86_64-linux"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("test: 1 passed, 0 failed"),
+        "{}",
+        stdout(&output)
+    );
+    let installable = format!("{}#checks.x86_64-linux.ui", repo_ref());
+    assert_eq!(fake.only_call(), build_argv(&installable, false));
+}
+
+#[test]
+fn test_unknown_feature_is_a_usage_error() {
+    let fake = FakeNix::new(None);
+    let output = fake
+        .xtask()
+        .args(["test", "hardenin", "--system", "x86_64-linux"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("did you mean `hardening`"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(fake.calls().is_empty());
+}
+
+#[test]
+fn matrix_dry_run_lists_every_cell_without_nix() {
+    let fake = FakeNix::new(None);
+    let reports = tempfile::tempdir().unwrap();
+    let json = reports.path().join("matrix.json");
+    let junit = reports.path().join("junit.xml");
+    let output = fake
+        .xtask()
+        .args([
+            "matrix",
+            "--dry-run",
+            "--json",
+            utf8(&json),
+            "--junit",
+            utf8(&junit),
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        fake.calls().is_empty(),
+        "a dry run calls no nix: {:?}",
+        fake.calls()
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let cells = report["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4, "2 features × 2 systems: {report}");
+    let mut seen: Vec<(String, String)> = cells
+        .iter()
+        .map(|c| {
+            assert_eq!(c["status"], "listed", "{c}");
+            let (system, feature) = (
+                c["system"].as_str().unwrap(),
+                c["feature"].as_str().unwrap(),
+            );
+            assert_eq!(c["attr"], format!("checks.{system}.{feature}"));
+            (system.to_owned(), feature.to_owned())
+        })
+        .collect();
+    seen.sort();
+    // Every feature × every Linux system it supports: today hardening and ui on both.
+    let mut want: Vec<(String, String)> = features()
+        .into_iter()
+        .flat_map(|(name, systems)| systems.into_iter().map(move |s| (s, name.clone())))
+        .filter(|(s, _)| s == "x86_64-linux" || s == "aarch64-linux")
+        .collect();
+    want.sort();
+    assert_eq!(seen, want);
+    assert_eq!(
+        (report["passed"].as_u64(), report["failed"].as_u64()),
+        (Some(0), Some(0)),
+        "{report}"
+    );
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+    assert_eq!(xml.matches("<skipped ").count(), 4, "{xml}");
+    assert!(xml.contains("tests=\"4\" failures=\"0\""), "{xml}");
+}
+
+#[test]
+fn matrix_reports_a_failed_cell_and_exits_1() {
+    let fake = FakeNix::new(Some("#checks.x86_64-linux.hardening"));
+    let reports = tempfile::tempdir().unwrap();
+    let json = reports.path().join("matrix.json");
+    let output = fake
+        .xtask()
+        .args(["matrix", "--system", "x86_64-linux", "--json", utf8(&json)])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("matrix: 1 passed, 1 failed"),
+        "{}",
+        stdout(&output)
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(
+        (report["passed"].as_u64(), report["failed"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    let status = |feature: &str| {
+        report["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["feature"] == feature)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status("hardening"), "failed");
+    assert_eq!(status("ui"), "passed");
+
+    let mut installables: Vec<String> = fake.calls().iter().map(|argv| argv[5].clone()).collect();
+    installables.sort();
+    let flake = repo_ref();
+    assert_eq!(
+        installables,
+        [
+            format!("{flake}#checks.x86_64-linux.hardening"),
+            format!("{flake}#checks.x86_64-linux.ui")
+        ]
+    );
+    for argv in fake.calls() {
+        assert_eq!(argv, build_argv(&argv[5], false));
+    }
+}

@@ -1,0 +1,143 @@
+//! Repository hygiene as tests: formatting, dead Nix code, no paths of the
+//! machine that wrote a file, and the layout of every feature crate.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{eval_required, have, root, skip, stderr, stdout, xtask};
+
+/// Every `.nix` file of the checkout; skips target/, result/, node_modules/ and hidden dirs
+/// (the same walk as `cargo xtask fmt`).
+fn nix_files(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().unwrap().is_dir() {
+                if !name.starts_with('.')
+                    && !matches!(name.as_str(), "target" | "result" | "node_modules")
+                {
+                    stack.push(path);
+                }
+            } else if name.ends_with(".nix") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn is_git_checkout(root: &Path) -> bool {
+    have("git")
+        && std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["rev-parse", "--is-inside-work-tree"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn nix_files_are_formatted() {
+    let output = xtask().args(["fmt", "--check"]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "run `cargo xtask fmt`:\n{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn nix_files_have_no_dead_code() {
+    if !have("deadnix") {
+        assert!(
+            !eval_required(),
+            "DOMINIX_REQUIRE_EVAL=1 but deadnix is missing"
+        );
+        skip("SKIP deadnix: `deadnix` is not on PATH — `cargo install deadnix`");
+        return;
+    }
+    let files = nix_files(&root());
+    assert!(files.len() > 5, "too few Nix files found: {files:?}");
+    let output = std::process::Command::new("deadnix")
+        .arg("--fail")
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "deadnix findings:\n{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+}
+
+#[test]
+fn tracked_files_name_no_path_of_this_machine() {
+    let root = root();
+    if !is_git_checkout(&root) {
+        skip("SKIP machine-paths: not a git checkout — run the tests in a clone");
+        return;
+    }
+    // Built from pieces so this file does not match itself. A path needs a
+    // component after the prefix: a bare `"/work/"` in a list of forbidden
+    // prefixes (crates/dominix/tests/render.rs) is not a path of this machine.
+    let component = "[A-Za-z0-9_.+-]";
+    let pattern = format!(
+        "/{w}/{component}|/{r}/{component}|\\.{m}/",
+        w = "work",
+        r = "root",
+        m = "mirror"
+    );
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&root)
+        .args(["grep", "-nI", "-E", &pattern, "--", ".", ":(exclude)*.lock"])
+        .output()
+        .unwrap();
+    match output.status.code() {
+        Some(1) => {} // no match
+        Some(0) => panic!(
+            "tracked files name paths of this machine:\n{}",
+            stdout(&output)
+        ),
+        other => panic!("git grep failed ({other:?}): {}", stderr(&output)),
+    }
+}
+
+#[test]
+fn feature_crates_have_their_files() {
+    let crates = root().join("crates");
+    let mut features = Vec::new();
+    for entry in std::fs::read_dir(&crates).unwrap() {
+        let dir = entry.unwrap().path();
+        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+            continue;
+        };
+        if !manifest
+            .lines()
+            .any(|l| l.trim() == "[package.metadata.dominix]")
+        {
+            continue;
+        }
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        for file in ["README.md", "feature.nix", "nixos.nix"] {
+            assert!(dir.join(file).is_file(), "crates/{name} has no {file}");
+        }
+        assert!(dir.join("tests").is_dir(), "crates/{name} has no tests/");
+        features.push(name);
+    }
+    features.sort();
+    for expected in ["hardening", "ui"] {
+        assert!(
+            features.iter().any(|f| f == expected),
+            "{expected} not found among feature crates {features:?}"
+        );
+    }
+}
