@@ -11,6 +11,7 @@
 
 pub mod lock;
 mod nix;
+pub mod skip;
 
 use std::collections::BTreeMap;
 

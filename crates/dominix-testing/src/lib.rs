@@ -13,7 +13,6 @@
 //! harness' capture) and return `None`; with `DOMINIX_REQUIRE_EVAL=1` they
 //! panic instead, so CI cannot pass by skipping.
 
-use std::io::Write;
 use std::sync::OnceLock;
 
 use dominix_eval::{Case, EvalError, Evaluator, Outcome, Unavailable};
@@ -38,7 +37,7 @@ fn availability() -> &'static Result<(), Unavailable> {
 
 /// Whether `DOMINIX_REQUIRE_EVAL=1` turns skips into failures.
 pub fn eval_required() -> bool {
-    std::env::var("DOMINIX_REQUIRE_EVAL").is_ok_and(|v| v == "1")
+    dominix_eval::skip::required()
 }
 
 /// `Some(evaluator)` when module evaluation can run here; otherwise prints the
@@ -47,14 +46,7 @@ pub fn evaluator_or_skip(test: &str) -> Option<Evaluator> {
     match availability() {
         Ok(()) => Some(evaluator()),
         Err(reason) => {
-            if eval_required() {
-                panic!(
-                    "{test}: {} (DOMINIX_REQUIRE_EVAL=1 forbids skipping)",
-                    reason.skip_line()
-                );
-            }
-            // Written to the process' stderr directly: the harness only captures print!/eprint!.
-            let _ = writeln!(std::io::stderr(), "{} [{test}]", reason.skip_line());
+            dominix_eval::skip::skip_test(&format!("{} [{test}]", reason.skip_line()));
             None
         }
     }

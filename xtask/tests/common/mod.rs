@@ -1,7 +1,6 @@
 //! Helpers shared by the xtask integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -35,15 +34,15 @@ pub fn have(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Prints a visible `SKIP` line on stderr (shown with `--nocapture`, and in
-/// the captured output of a failing run).
+/// Prints a visible `SKIP` line straight to stderr (past the harness'
+/// capture), or fails under `DOMINIX_REQUIRE_EVAL=1`.
 pub fn skip(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
+    dominix_eval::skip::skip_test(line);
 }
 
 /// Whether the environment demands that Nix-dependent tests really run.
 pub fn eval_required() -> bool {
-    std::env::var("DOMINIX_REQUIRE_EVAL").is_ok_and(|v| v == "1")
+    dominix_eval::skip::required()
 }
 
 pub fn stdout(output: &std::process::Output) -> String {
