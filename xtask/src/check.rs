@@ -43,7 +43,7 @@ impl Tier {
     }
 
     fn skipped(name: &'static str, reason: String) -> Tier {
-        let status = if dominix_testing_required() {
+        let status = if dominix_eval::skip::required() {
             Status::Failed
         } else {
             Status::Skipped
@@ -55,10 +55,6 @@ impl Tier {
             details: vec![reason],
         }
     }
-}
-
-fn dominix_testing_required() -> bool {
-    std::env::var("DOMINIX_REQUIRE_EVAL").is_ok_and(|v| v == "1")
 }
 
 pub fn run(project: &Project, json: bool) -> Result<()> {
@@ -152,13 +148,12 @@ fn resolution(catalog: &Catalog) -> Tier {
 }
 
 fn parse(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier {
-    let details = files
-        .iter()
-        .filter_map(|file| {
+    let details = nix::parse_files(sh, files)
+        .into_iter()
+        .map(|(file, e)| {
             let relative = file.strip_prefix(&project.root).unwrap_or(file);
-            nix::parse_file(sh, file)
-                .err()
-                .map(|e| format!("{relative}: {e}"))
+            let e = e.replace(&format!("{}/", project.root), "");
+            format!("{relative}: {e}")
         })
         .collect();
     Tier::from_problems("nix-parse", format!("{} files", files.len()), details)
@@ -178,13 +173,14 @@ fn trunks(project: &Project, sh: &Shell, catalog: &Catalog) -> Result<Tier> {
             .iter()
             .map(|f| (f.name.clone(), Selection::features([f.name.as_str()]))),
     );
-    let mut details = Vec::new();
+    let flake_ref = project.flake_ref();
+    let mut written = Vec::new();
     for (i, (label, selection)) in selections.iter().enumerate() {
         let Ok(res) = catalog.resolve(selection) else {
             continue;
         }; // reported by `resolve`
         let opts = RenderOptions {
-            flake_ref: project.flake_ref(),
+            flake_ref: flake_ref.clone(),
             system: compose::system_for(&res),
             command: "cargo xtask check".to_owned(),
         };
@@ -192,10 +188,19 @@ fn trunks(project: &Project, sh: &Shell, catalog: &Catalog) -> Result<Tier> {
             .map_err(|_| Failure::new("temporary path is not UTF-8"))?;
         std::fs::write(&file, trunk_flake(&res, &opts))
             .map_err(|e| Failure::new(format!("cannot write {file}: {e}")))?;
-        if let Err(e) = nix::parse_file(sh, &file) {
-            details.push(format!("composed trunk for {label}: {e}"));
-        }
+        written.push((file, label));
     }
+    let files: Vec<camino::Utf8PathBuf> = written.iter().map(|(f, _)| f.clone()).collect();
+    let details = nix::parse_files(sh, &files)
+        .into_iter()
+        .map(|(file, e)| {
+            let label = written
+                .iter()
+                .find(|(f, _)| f == file)
+                .map_or("?", |(_, l)| l.as_str());
+            format!("composed trunk for {label}: {e}")
+        })
+        .collect();
     Ok(Tier::from_problems(
         "trunks",
         format!("{} composed trunks", selections.len()),

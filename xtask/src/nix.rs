@@ -77,9 +77,28 @@ pub fn build(sh: &Shell, installable: &str, dry_run: bool) -> Result<Vec<StorePa
     out_paths(&stdout)
 }
 
-/// Parses one file with the real Nix parser; Nix's message on failure.
-pub fn parse_file(sh: &Shell, file: &Utf8Path) -> std::result::Result<(), String> {
-    let output = cmd!(sh, "nix-instantiate --parse {file}")
+/// Parses files with the real Nix parser: all in one process, and only when
+/// that fails (Nix stops at the first error) one by one, so every broken file
+/// is reported with Nix's message.
+pub fn parse_files<'a>(
+    sh: &Shell,
+    files: &'a [camino::Utf8PathBuf],
+) -> Vec<(&'a Utf8Path, String)> {
+    if files.is_empty() || parse(sh, files).is_ok() {
+        return Vec::new();
+    }
+    files
+        .iter()
+        .filter_map(|file| {
+            parse(sh, std::slice::from_ref(file))
+                .err()
+                .map(|e| (file.as_path(), e))
+        })
+        .collect()
+}
+
+fn parse(sh: &Shell, files: &[camino::Utf8PathBuf]) -> std::result::Result<(), String> {
+    let output = cmd!(sh, "nix-instantiate --parse {files...}")
         .quiet()
         .ignore_status()
         .ignore_stdout()
