@@ -90,9 +90,11 @@
     hosts = builtins.filter (host: guestOf host == system) ["x86_64-linux" "aarch64-linux" "aarch64-darwin" "x86_64-darwin"];
   in {
     nixosConfigurations.trunk = mkNixos {inherit system imports;};
-    packages = genAttrs hosts (host: {
+    packages = genAttrs hosts (host: let
       vm = vmOf (mkNixos {inherit system imports host;});
-      default = vmOf (mkNixos {inherit system imports host;});
+    in {
+      inherit vm;
+      default = vm;
     });
   };
 in {

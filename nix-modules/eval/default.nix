@@ -30,7 +30,7 @@
   contract = import ../contract {inherit lib;};
 
   # Every contract option plus the domi-nix namespace.
-  defaultSelect = ["domi-nix"] ++ builtins.attrNames (import ../contract/options.nix {inherit lib;});
+  defaultSelect = ["domi-nix"] ++ builtins.attrNames contract.options;
 
   # JSON-safe without side effects: a path becomes its string (toJSON would
   # copy it into the store), a derivation its outPath, a function a marker.
