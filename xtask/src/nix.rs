@@ -70,11 +70,23 @@ pub fn build(sh: &Shell, installable: &str, dry_run: bool) -> Result<Vec<StorePa
     let dry = dry_run.then_some("--dry-run");
     let stdout = cmd!(sh, "nix --extra-experimental-features {NIX_FEATURES} build --json --no-link {installable} {dry...}")
         .read()
-        .map_err(|e| Failure::new(format!("building {installable} failed: {e}")))?;
+        .map_err(|e| Failure::new(build_failure(installable, &e.to_string())))?;
     if dry_run {
         return Ok(Vec::new());
     }
     out_paths(&stdout)
+}
+
+/// What to say when `nix build` fails: Nix's own error is already on the
+/// terminal; name what was built and the usual fixes.
+fn build_failure(installable: &str, error: &str) -> String {
+    format!(
+        "building {installable} failed ({error}); Nix's error is above.\n\
+         Fix: if Nix could not download (no network), this tier needs full nixpkgs — run it where \
+         GitHub and cache.nixos.org are reachable, or use the offline tiers (`cargo xtask check`). \
+         If a Linux system cannot be built on this host (macOS), configure a Linux builder \
+         (nix-darwin: `nix.linux-builder.enable = true`)."
+    )
 }
 
 /// Parses files with the real Nix parser: all in one process, and only when
