@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use dominix::{Catalog, Profile, RenderOptions, Selection, trunk_flake};
-use dominix_eval::{Case, Evaluator};
+use dominix_eval::{Case, EvalError, Evaluator, NixFailure};
 use serde::Serialize;
 use xshell::{Shell, cmd};
 
@@ -261,14 +261,31 @@ fn module_eval(project: &Project, catalog: &Catalog) -> (Tier, usize) {
     cases.insert("(trunk)".to_owned(), Case::default());
     let results = evaluator.eval_batch(&cases);
     let mut details = Vec::new();
+    // One error shared by several cases (a syntax error in a fragment breaks
+    // the whole top level) is reported once, naming every case it broke.
+    let mut shared: Vec<NixFailure> = Vec::new();
     let mut evaluated = 0;
     for (id, result) in results {
         match result.and_then(|o| o.into_checked(&id)) {
             Ok(_) if id != "(trunk)" => evaluated += 1,
             Ok(_) => {}
+            Err(EvalError::Nix(failure)) => {
+                let same = |f: &&mut NixFailure| {
+                    (&f.file, &f.option, &f.message)
+                        == (&failure.file, &failure.option, &failure.message)
+                };
+                match shared.iter_mut().find(same) {
+                    Some(group) => {
+                        group.case = format!("{}`, `{}", group.case, failure.case);
+                        group.features.extend(failure.features.iter().cloned());
+                    }
+                    None => shared.push(*failure),
+                }
+            }
             Err(e) => details.push(e.to_string()),
         }
     }
+    details.extend(shared.iter().map(ToString::to_string));
     let summary = format!(
         "{evaluated}/{} features against the NixOS contract",
         catalog.features().len()

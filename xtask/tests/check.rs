@@ -255,3 +255,80 @@ fn check_names_a_wrongly_typed_value() {
     assert!(out.contains("boot.tmp.cleanOnBoot"), "{out}");
     assert!(out.contains("crates/hardening/nixos.nix"), "{out}");
 }
+
+#[test]
+fn check_locates_an_infinite_recursion() {
+    if !eval_or_skip("check_locates_an_infinite_recursion") {
+        return;
+    }
+    let Some(tmp) = broken_copy(|text| {
+        text.replace(
+            "networking.firewall.enable = dflt true;",
+            "networking.firewall.enable = config.networking.firewall.enable;",
+        )
+    }) else {
+        skip("SKIP check-copy: not a git checkout — run the tests in a clone");
+        return;
+    };
+    let output = check_in(tmp.path());
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}{}", stderr(&output));
+    assert!(out.contains("infinite recursion"), "{out}");
+    // Nix's own message names neither; the --show-trace rerun finds both.
+    assert!(out.contains("file:   crates/hardening/nixos.nix"), "{out}");
+    assert!(out.contains("option: networking.firewall.enable"), "{out}");
+}
+
+#[test]
+fn check_reports_a_failed_assertion_with_its_feature() {
+    if !eval_or_skip("check_reports_a_failed_assertion_with_its_feature") {
+        return;
+    }
+    let Some(tmp) = broken_copy(|text| {
+        text.replace(
+            "security.sudo.execWheelOnly = dflt true;",
+            "security.sudo.execWheelOnly = dflt true;\n      assertions = [{assertion = false; message = \"hardening: test assertion\";}];",
+        )
+    }) else {
+        skip("SKIP check-copy: not a git checkout — run the tests in a clone");
+        return;
+    };
+    let output = check_in(tmp.path());
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}{}", stderr(&output));
+    assert!(
+        out.contains("`hardening` failed NixOS assertions (features: hardening)"),
+        "{out}"
+    );
+    assert!(out.contains("hardening: test assertion"), "{out}");
+    assert!(out.contains("module-eval: 1/2 features evaluated"), "{out}");
+}
+
+#[test]
+fn check_reports_a_syntax_error_in_a_fragment_once() {
+    if !eval_or_skip("check_reports_a_syntax_error_in_a_fragment_once") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    if copy_tracked(tmp.path()).is_none() {
+        skip("SKIP check-copy: not a git checkout — run the tests in a clone");
+        return;
+    }
+    let fragment = tmp.path().join("crates/ui/feature.nix");
+    std::fs::write(
+        &fragment,
+        "{...}: {\n  flake.modules.nixos.ui = ./nixos.nix\n}\n",
+    )
+    .unwrap();
+    let output = check_in(tmp.path());
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}{}", stderr(&output));
+    assert!(out.contains("FAIL nix-parse"), "{out}");
+    assert!(out.contains("file:   crates/ui/feature.nix"), "{out}");
+    assert_eq!(
+        out.matches("syntax error, unexpected").count(),
+        2,
+        "once in nix-parse, once in module-eval (shared by every case):\n{out}"
+    );
+    assert!(out.contains("module-eval: 0/2 features evaluated"), "{out}");
+}

@@ -202,9 +202,16 @@ impl Evaluator {
     pub fn eval(&self, id: &str, case: &Case) -> Result<Outcome, EvalError> {
         let mut cases = BTreeMap::new();
         cases.insert(id.to_owned(), case.clone());
-        let mut answers = self
-            .run("single", &cases)
-            .map_err(|e| e.for_case(id, case, &self.root))?;
+        let mut answers = match self.run("single", &cases, false) {
+            Ok(answers) => answers,
+            // Nix names no file or option for some errors (infinite recursion,
+            // errors inside lib): ask once more with --show-trace, only to locate it.
+            Err(failure) if failure.needs_trace(&self.root) => {
+                let trace = self.run("single", &cases, true).err();
+                return Err(failure.located_by(trace).for_case(id, case, &self.root));
+            }
+            Err(failure) => return Err(failure.for_case(id, case, &self.root)),
+        };
         let answer = answers.remove(id).ok_or_else(|| EvalError::Output {
             case: id.to_owned(),
             message: "the case is missing from the answer".into(),
@@ -218,7 +225,7 @@ impl Evaluator {
         &self,
         cases: &BTreeMap<String, Case>,
     ) -> BTreeMap<String, Result<Outcome, EvalError>> {
-        let answers = self.run("batch", cases).ok();
+        let answers = self.run("batch", cases, false).ok();
         cases
             .iter()
             .map(|(id, case)| {
@@ -240,7 +247,7 @@ impl Evaluator {
         let request = serde_json::json!({ "mode": "describe-contract" }).to_string();
         let stdout = self
             .nix
-            .eval_file(&self.root.join("nix-modules/eval"), &request)
+            .eval_file(&self.root.join("nix-modules/eval"), &request, false)
             .map_err(|e| e.for_case("contract", &Case::default(), &self.root))?;
         serde_json::from_str(&stdout).map_err(|e| EvalError::Output {
             case: "contract".into(),
@@ -256,7 +263,7 @@ impl Evaluator {
     ) -> Result<Value, EvalError> {
         let stdout = self
             .nix
-            .eval_file_args(file, args)
+            .eval_file_args(file, args, false)
             .map_err(|e| e.for_case(file.as_str(), &Case::default(), &self.root))?;
         serde_json::from_str(&stdout).map_err(|e| EvalError::Output {
             case: file.to_string(),
@@ -268,10 +275,11 @@ impl Evaluator {
         &self,
         mode: &str,
         cases: &BTreeMap<String, Case>,
+        show_trace: bool,
     ) -> Result<BTreeMap<String, Value>, nix::Failure> {
         let request = serde_json::json!({ "mode": mode, "cases": cases }).to_string();
         let entry = self.root.join("nix-modules/eval");
-        let stdout = self.nix.eval_file(&entry, &request)?;
+        let stdout = self.nix.eval_file(&entry, &request, show_trace)?;
         serde_json::from_str(&stdout).map_err(|e| nix::Failure::Output(format!("not JSON: {e}")))
     }
 }

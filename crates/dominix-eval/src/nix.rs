@@ -16,8 +16,12 @@ pub struct Nix;
 #[derive(Debug)]
 pub(crate) enum Failure {
     Spawn(String),
-    /// Nix ran and failed: its stderr.
-    Nix(String),
+    /// Nix ran and failed: its stderr, and the stderr of a `--show-trace`
+    /// rerun when one was needed to locate the error.
+    Nix {
+        stderr: String,
+        trace: Option<String>,
+    },
     Output(String),
 }
 
@@ -50,8 +54,13 @@ impl Nix {
     /// `nix-instantiate` because Nix 2.8's `nix eval --file` does not call the
     /// file's function with `--argstr`. Nothing is fetched: [`crate::Evaluator::preflight`]
     /// has checked that the pinned inputs are in the store.
-    pub(crate) fn eval_file(&self, file: &Utf8Path, request: &str) -> Result<String, Failure> {
-        self.eval_file_args(file, &[("request", request)])
+    pub(crate) fn eval_file(
+        &self,
+        file: &Utf8Path,
+        request: &str,
+        show_trace: bool,
+    ) -> Result<String, Failure> {
+        self.eval_file_args(file, &[("request", request)], show_trace)
     }
 
     /// `nix-instantiate --eval --strict --json FILE --argstr NAME VALUE…`.
@@ -59,15 +68,17 @@ impl Nix {
         &self,
         file: &Utf8Path,
         args: &[(&str, &str)],
+        show_trace: bool,
     ) -> Result<String, Failure> {
         let sh = shell().map_err(|e| Failure::Spawn(e.to_string()))?;
         let argv: Vec<&str> = args
             .iter()
             .flat_map(|(name, value)| ["--argstr", name, value])
             .collect();
+        let trace = show_trace.then_some("--show-trace");
         let output = cmd!(
             sh,
-            "nix-instantiate --extra-experimental-features {NIX_FEATURES} --eval --strict --json {file} {argv...}"
+            "nix-instantiate --extra-experimental-features {NIX_FEATURES} --eval --strict --json {trace...} {file} {argv...}"
         )
         .quiet()
         .ignore_status()
@@ -76,9 +87,10 @@ impl Nix {
         if output.status.success() {
             String::from_utf8(output.stdout).map_err(|e| Failure::Output(e.to_string()))
         } else {
-            Err(Failure::Nix(
-                String::from_utf8_lossy(&output.stderr).into_owned(),
-            ))
+            Err(Failure::Nix {
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+                trace: None,
+            })
         }
     }
 }
@@ -88,6 +100,34 @@ fn shell() -> xshell::Result<Shell> {
 }
 
 impl Failure {
+    /// Whether Nix's message leaves the file or the option unnamed, so a
+    /// `--show-trace` rerun is worth it.
+    pub(crate) fn needs_trace(&self, root: &Utf8Path) -> bool {
+        match self {
+            Failure::Nix {
+                stderr,
+                trace: None,
+            } => {
+                let finding = Finding::from_stderr(stderr, root);
+                finding.file.is_none() || finding.option.is_none() && finding.kind != Kind::Syntax
+            }
+            _ => false,
+        }
+    }
+
+    /// Keeps this failure's message, adding the trace of a rerun to locate it.
+    pub(crate) fn located_by(self, rerun: Option<Failure>) -> Failure {
+        match (self, rerun) {
+            (Failure::Nix { stderr, .. }, Some(Failure::Nix { stderr: trace, .. })) => {
+                Failure::Nix {
+                    stderr,
+                    trace: Some(trace),
+                }
+            }
+            (failure, _) => failure,
+        }
+    }
+
     pub(crate) fn for_case(self, id: &str, case: &Case, root: &Utf8Path) -> EvalError {
         match self {
             Failure::Spawn(message) => EvalError::Spawn {
@@ -98,8 +138,11 @@ impl Failure {
                 case: id.to_owned(),
                 message,
             },
-            Failure::Nix(stderr) => {
-                let finding = Finding::from_stderr(&stderr, root);
+            Failure::Nix { stderr, trace } => {
+                let mut finding = Finding::from_stderr(&stderr, root);
+                if let Some(trace) = trace {
+                    finding.locate(&trace, root);
+                }
                 EvalError::Nix(Box::new(crate::NixFailure {
                     case: id.to_owned(),
                     features: case.features.clone(),
@@ -187,6 +230,19 @@ impl Finding {
         }
     }
 
+    /// Fills in the file and option Nix's message left out from a
+    /// `--show-trace` trace: the innermost module file and option it names.
+    pub(crate) fn locate(&mut self, trace: &str, root: &Utf8Path) {
+        let root_prefix = format!("{}/", root.as_str().trim_end_matches('/'));
+        if self.file.is_none() {
+            self.file = between(trace, "while evaluating definitions from `", "'")
+                .map(|f| f.strip_prefix(&root_prefix).unwrap_or(f).to_owned());
+        }
+        if self.option.is_none() {
+            self.option = between(trace, "while evaluating the option `", "'").map(str::to_owned);
+        }
+    }
+
     pub(crate) fn hint(&self) -> String {
         let file = self.file.as_deref().unwrap_or("the module named above");
         let option = self.option.as_deref().unwrap_or("the option named above");
@@ -213,11 +269,20 @@ impl Finding {
     }
 }
 
+/// The first text between `open` and `close` that is a name, not source code
+/// quoted in the message (Nix shows snippets such as `option \`${showOption loc}'`).
 fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
-    let start = text.find(open)? + open.len();
-    let len = text[start..].find(close)?;
-    let found = &text[start..start + len];
-    (!found.is_empty() && !found.contains('\n')).then_some(found)
+    let mut rest = text;
+    while let Some(at) = rest.find(open) {
+        let start = at + open.len();
+        let len = rest[start..].find(close)?;
+        let found = &rest[start..start + len];
+        if !found.is_empty() && !found.contains('\n') && !found.contains("${") {
+            return Some(found);
+        }
+        rest = &rest[start..];
+    }
+    None
 }
 
 /// `… at /path/file.nix:12:3` → `/path/file.nix`.
@@ -225,7 +290,9 @@ fn after_at(text: &str) -> Option<&str> {
     text.lines().find_map(|line| {
         let rest = &line[line.find(" at ")? + 4..];
         let path = rest.split(':').next()?.trim();
-        path.ends_with(".nix").then_some(path)
+        // Paths in the workspace are already relative here; an absolute one
+        // is inside nixpkgs' lib or the store, which is not what to fix.
+        (path.ends_with(".nix") && !path.starts_with('/')).then_some(path)
     })
 }
 
@@ -316,6 +383,21 @@ mod tests {
         assert_eq!(f.kind, Kind::Syntax);
         assert_eq!(f.file.as_deref(), Some("crates/ui/nixos.nix"));
         assert_eq!(f.option, None);
+    }
+
+    #[test]
+    fn quoted_source_is_not_an_option_and_lib_is_not_the_file() {
+        let f = finding(
+            "error: infinite recursion encountered\n\n       at /nix/store/0123456789abcdfghijklmnpqrsvwxyz-source/lib/modules.nix:1147:7:\n\n         1147|       value = addErrorContext \"while evaluating the option `${showOption loc}':\" value;\n",
+        );
+        assert_eq!((f.file.as_deref(), f.option.as_deref()), (None, None));
+        let mut f = f;
+        f.locate(
+            "… while evaluating definitions from `/src/domi-nix/crates/hardening/nixos.nix':\n… while evaluating the option `${showOption loc}':\n… while evaluating the option `networking.firewall.enable':\n",
+            Utf8Path::new("/src/domi-nix"),
+        );
+        assert_eq!(f.file.as_deref(), Some("crates/hardening/nixos.nix"));
+        assert_eq!(f.option.as_deref(), Some("networking.firewall.enable"));
     }
 
     #[test]
