@@ -16,7 +16,10 @@ in {
       type = types.str;
       default = "domi-nix";
       example = "domi-nix-lab";
-      description = "Host name of the machine.";
+      description = ''
+        Host name of the machine. Set with a priority below `lib.mkDefault`,
+        so any other definition of `networking.hostName` wins.
+      '';
     };
 
     banner = mkOption {
@@ -52,7 +55,9 @@ in {
   };
 
   config = {
-    networking.hostName = mkDefault cfg.hostName;
+    # Weaker than mkDefault: the NixOS test framework names each node with
+    # `mkDefault <node name>`, and two mkDefaults of a string conflict.
+    networking.hostName = lib.mkOverride 1100 cfg.hostName;
 
     # os-release: keep ID=nixos (tools rely on it), brand the rest.
     system.nixos.distroName = mkDefault "domi-nix";

@@ -133,3 +133,14 @@ fn an_unknown_feature_is_an_error_naming_the_known_ones() {
         "{error}"
     );
 }
+
+#[test]
+fn a_mkdefault_host_name_wins_over_the_trunk_without_conflict() {
+    // What the NixOS test framework does for every node: `mkDefault <node name>`,
+    // written as the value `lib.mkDefault` returns.
+    let settings = json!({ "networking": { "hostName": { "_type": "override", "priority": 1000, "content": "machine" } } });
+    let Some(outcome) = eval("trunk+test-node", Case::default().with_settings(settings)) else {
+        return;
+    };
+    assert_eq!(outcome.config["networking.hostName"], "machine");
+}
