@@ -23,8 +23,9 @@ in
     cargoLock.lockFile = root + "/Cargo.lock";
 
     cargoBuildFlags = ["--package" "ui" "--bin" "domi-nix-shell"];
-    # Unit tests of the program only; module evaluation needs Nix itself.
-    cargoTestFlags = ["--package" "ui" "--bins"];
+    # The program's unit tests (src/lib.rs); the module-evaluation tests in
+    # tests/ need Nix itself and run in `cargo test` outside the sandbox.
+    cargoTestFlags = ["--package" "ui" "--lib"];
 
     meta = {
       description = "The domi-nix login banner: host, addresses, attached features";
