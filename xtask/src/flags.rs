@@ -217,8 +217,18 @@ impl Xtask {
                 select,
                 out,
                 flake_ref,
-            } => crate::compose::run(project, &select, &out, flake_ref)
-                .map(|path| println!("wrote {path}")),
+            } => crate::compose::run(project, &select, &out, flake_ref).map(|path| {
+                println!("wrote {path}");
+                // `path:` because a folder inside a git work tree would otherwise
+                // be read as the repository, where the new file is untracked.
+                let dir = std::fs::canonicalize(&out)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| out.to_string());
+                println!(
+                    "next: nix --extra-experimental-features 'nix-command flakes' build path:{dir}#packages.{}.vm",
+                    crate::nix::host_system()
+                );
+            }),
             Cmd::Check { json } => crate::check::run(project, json),
             Cmd::Seed {
                 inputs,
