@@ -89,4 +89,7 @@ in {
   nixpkgsVersion = lib.version or null;
   options = lib.mapAttrs (path: entry: describeOption path entry.subOptions) contract.describe.options;
   pkgs = lib.mapAttrs (path: _: describePackage path) contract.describe.pkgs;
+  # The contract described with this nixpkgs' own lib, so that both sides of
+  # the comparison render type descriptions with the same lib version.
+  contract = contract.describe;
 }

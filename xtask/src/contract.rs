@@ -40,10 +40,16 @@ pub fn verify(project: &Project, nixpkgs: Option<Utf8PathBuf>) -> Result<()> {
             "{nixpkgs} is not a nixpkgs source tree (no nixos/lib/eval-config.nix). Fix: pass the root of a nixpkgs checkout"
         )));
     }
-    let contract = evaluator.describe_contract()?;
     let verify = project.root.join("nix-modules/contract/verify.nix");
     eprintln!("evaluating the real NixOS option declarations of {nixpkgs} …");
-    let real = evaluator.eval_json_file(&verify, &[("nixpkgs", nixpkgs.as_str())])?;
+    let mut real = evaluator.eval_json_file(&verify, &[("nixpkgs", nixpkgs.as_str())])?;
+    // verify.nix also describes the contract with nixpkgs' own lib, so type
+    // descriptions on both sides come from one lib version; the pinned
+    // nixpkgs-lib is only the fallback.
+    let contract = match real.as_object_mut().and_then(|o| o.remove("contract")) {
+        Some(contract) => contract,
+        None => evaluator.describe_contract()?,
+    };
     let report = dominix_contract::compare(&contract, &real)?;
     println!("{report}");
     if report.is_ok() {
