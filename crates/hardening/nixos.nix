@@ -72,6 +72,19 @@ in {
       '';
     };
 
+    kernelParams = mkOption {
+      type = types.listOf types.str;
+      default =
+        ["slab_nomerge" "init_on_alloc=1" "page_alloc.shuffle=1" "randomize_kstack_offset=on"]
+        ++ lib.optionals strict ["init_on_free=1" "vsyscall=none" "debugfs=off"];
+      defaultText = lib.literalMD "allocator hardening; at `strict`, also `init_on_free=1`, `vsyscall=none` and `debugfs=off`";
+      example = ["slab_nomerge" "init_on_alloc=1"];
+      description = ''
+        Kernel command-line parameters the branch adds. Set this list to drop
+        one (`boot.kernelParams` only ever appends).
+      '';
+    };
+
     blacklistedKernelModules = mkOption {
       type = types.listOf types.str;
       default =
@@ -86,9 +99,7 @@ in {
     {
       boot.kernel.sysctl = lib.mapAttrs (_: dflt) sysctl;
 
-      boot.kernelParams =
-        ["slab_nomerge" "init_on_alloc=1" "page_alloc.shuffle=1" "randomize_kstack_offset=on"]
-        ++ lib.optionals strict ["init_on_free=1" "vsyscall=none" "debugfs=off"];
+      boot.kernelParams = cfg.kernelParams;
 
       boot.blacklistedKernelModules = cfg.blacklistedKernelModules;
       boot.tmp.cleanOnBoot = dflt true;

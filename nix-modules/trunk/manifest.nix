@@ -7,7 +7,7 @@
   lib,
   ...
 }: let
-  inherit (lib) attrNames concatLists concatStringsSep mapAttrs mapAttrsToList mkOption types;
+  inherit (lib) concatLists mapAttrs mapAttrsToList mkOption types;
 
   attached = config.domi-nix.features;
   isAttached = name: attached ? ${name};
@@ -63,7 +63,6 @@ in {
     environment.etc."domi-nix/features.json".text = builtins.toJSON {
       version = 1;
       features = mapAttrs (_: f: {inherit (f) category summary requires conflicts;}) attached;
-      summary = concatStringsSep ", " (attrNames attached);
     };
   };
 }

@@ -144,3 +144,12 @@ fn an_unknown_level_is_a_type_error_naming_the_option() {
     assert!(error.contains("domi-nix.hardening.level"), "{error}");
     assert!(error.contains("hardening"), "{error}");
 }
+
+#[test]
+fn a_kernel_parameter_can_be_dropped() {
+    let settings = json!({ "domi-nix": { "hardening": { "kernelParams": ["init_on_alloc=1"] } } });
+    let Some(config) = eval_feature("hardening", settings) else {
+        return;
+    };
+    assert_eq!(config["boot.kernelParams"], json!(["init_on_alloc=1"]));
+}
