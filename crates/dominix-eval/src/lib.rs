@@ -182,12 +182,7 @@ impl Evaluator {
             let input = lock
                 .input(name)
                 .map_err(|e| Unavailable::Lock(e.to_string()))?;
-            let present = self
-                .nix
-                .store_path_of(&input.nar_hash)
-                .map(|path| Utf8Path::new(&path).exists())
-                .unwrap_or(false);
-            if !present {
+            if !self.nix.has_source(&input.nar_hash) {
                 return Err(Unavailable::NotSeeded {
                     input: (*name).to_owned(),
                     rev: input.short_rev(),

@@ -49,6 +49,21 @@ impl Nix {
         .ok()
     }
 
+    /// Whether the source with this NAR hash is a valid path of the configured
+    /// store (asked of the store, not the file system: a path on disk may be
+    /// invalid, and `store = …` may point elsewhere).
+    pub fn has_source(&self, nar_hash: &str) -> bool {
+        let (Ok(sh), Some(path)) = (shell(), self.store_path_of(nar_hash)) else {
+            return false;
+        };
+        cmd!(sh, "nix-store --check-validity {path}")
+            .quiet()
+            .ignore_stderr()
+            .ignore_stdout()
+            .run()
+            .is_ok()
+    }
+
     /// `nix-instantiate --eval --strict --json FILE --argstr request JSON`.
     ///
     /// `nix-instantiate` because Nix 2.8's `nix eval --file` does not call the
