@@ -74,13 +74,21 @@ fn seed_one(sh: &Shell, input: &LockedInput, from: &Utf8Path) -> Result<String> 
     if is_git(from) {
         let rev = &input.rev;
         let tar = work.join("source.tar");
-        cmd!(sh, "git -C {from} archive --format=tar --output={tar} {rev}").quiet()
-            .ignore_stderr().run().map_err(|_| {
+        let missing = || {
             Failure::new(format!(
-                "{from} does not contain revision {rev} of `{}`. Fix: fetch that revision into it (`git -C {from} fetch origin {rev}`), or pass a tree of it",
+                "{from} does not contain revision {rev} of `{}`. Fix: fetch that revision into it \
+                 (`git -C {from} fetch origin {rev}`), or pass a tree of it",
                 input.name
             ))
-        })?;
+        };
+        cmd!(
+            sh,
+            "git -C {from} archive --format=tar --output={tar} {rev}"
+        )
+        .quiet()
+        .ignore_stderr()
+        .run()
+        .map_err(|_| missing())?;
         cmd!(sh, "tar -x -f {tar} -C {source}")
             .quiet()
             .run()
