@@ -47,6 +47,23 @@ fn broken_copy(edit: impl Fn(&str) -> String) -> Option<tempfile::TempDir> {
     Some(tmp)
 }
 
+/// `check` on a copy of this checkout with `edit` applied to
+/// crates/hardening/nixos.nix: asserts it exits 1 and returns its stdout.
+/// `None` (with a SKIP line) where module evaluation cannot run.
+fn failing_check(test: &str, edit: impl Fn(&str) -> String) -> Option<String> {
+    if !eval_or_skip(test) {
+        return None;
+    }
+    let Some(tmp) = broken_copy(edit) else {
+        skip("SKIP check-copy: not a git checkout — run the tests in a clone");
+        return None;
+    };
+    let output = check_in(tmp.path());
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}{}", stderr(&output));
+    Some(out)
+}
+
 fn check_in(root: &Path) -> std::process::Output {
     xtask()
         .arg("check")
@@ -210,17 +227,11 @@ fn check_skips_module_eval_when_inputs_are_not_seeded() {
 
 #[test]
 fn check_names_an_undeclared_option_and_its_file() {
-    if !eval_or_skip("check_names_an_undeclared_option_and_its_file") {
-        return;
-    }
-    let Some(tmp) = broken_copy(|text| text.replace("boot.tmp.cleanOnBoot", "boot.tmp.cleanOnBot"))
-    else {
-        skip("SKIP check-copy: not a git checkout — run the tests in a clone");
+    let Some(out) = failing_check("check_names_an_undeclared_option_and_its_file", |text| {
+        text.replace("boot.tmp.cleanOnBoot", "boot.tmp.cleanOnBot")
+    }) else {
         return;
     };
-    let output = check_in(tmp.path());
-    let out = stdout(&output);
-    assert_eq!(output.status.code(), Some(1), "{out}{}", stderr(&output));
     assert!(out.contains("boot.tmp.cleanOnBot"), "{out}");
     assert!(out.contains("crates/hardening/nixos.nix"), "{out}");
     assert!(out.contains("FAIL module-eval"), "{out}");
@@ -232,10 +243,7 @@ fn check_names_an_undeclared_option_and_its_file() {
 
 #[test]
 fn check_names_a_wrongly_typed_value() {
-    if !eval_or_skip("check_names_a_wrongly_typed_value") {
-        return;
-    }
-    let Some(tmp) = broken_copy(|text| {
+    let Some(out) = failing_check("check_names_a_wrongly_typed_value", |text| {
         text.lines()
             .map(|line| match line.split_once("boot.tmp.cleanOnBoot =") {
                 Some((indent, _)) => format!("{indent}boot.tmp.cleanOnBoot = \"yes\";"),
@@ -245,12 +253,8 @@ fn check_names_a_wrongly_typed_value() {
             .join("\n")
             + "\n"
     }) else {
-        skip("SKIP check-copy: not a git checkout — run the tests in a clone");
         return;
     };
-    let output = check_in(tmp.path());
-    let out = stdout(&output);
-    assert_eq!(output.status.code(), Some(1), "{out}{}", stderr(&output));
     assert!(out.contains("is not of type"), "{out}");
     assert!(out.contains("boot.tmp.cleanOnBoot"), "{out}");
     assert!(out.contains("crates/hardening/nixos.nix"), "{out}");
@@ -258,21 +262,14 @@ fn check_names_a_wrongly_typed_value() {
 
 #[test]
 fn check_locates_an_infinite_recursion() {
-    if !eval_or_skip("check_locates_an_infinite_recursion") {
-        return;
-    }
-    let Some(tmp) = broken_copy(|text| {
+    let Some(out) = failing_check("check_locates_an_infinite_recursion", |text| {
         text.replace(
             "networking.firewall.enable = dflt true;",
             "networking.firewall.enable = config.networking.firewall.enable;",
         )
     }) else {
-        skip("SKIP check-copy: not a git checkout — run the tests in a clone");
         return;
     };
-    let output = check_in(tmp.path());
-    let out = stdout(&output);
-    assert_eq!(output.status.code(), Some(1), "{out}{}", stderr(&output));
     assert!(out.contains("infinite recursion"), "{out}");
     // Nix's own message names neither; the --show-trace rerun finds both.
     assert!(out.contains("file:   crates/hardening/nixos.nix"), "{out}");
@@ -281,21 +278,17 @@ fn check_locates_an_infinite_recursion() {
 
 #[test]
 fn check_reports_a_failed_assertion_with_its_feature() {
-    if !eval_or_skip("check_reports_a_failed_assertion_with_its_feature") {
-        return;
-    }
-    let Some(tmp) = broken_copy(|text| {
-        text.replace(
+    let Some(out) = failing_check(
+        "check_reports_a_failed_assertion_with_its_feature",
+        |text| {
+            text.replace(
             "security.sudo.execWheelOnly = dflt true;",
             "security.sudo.execWheelOnly = dflt true;\n      assertions = [{assertion = false; message = \"hardening: test assertion\";}];",
         )
-    }) else {
-        skip("SKIP check-copy: not a git checkout — run the tests in a clone");
+        },
+    ) else {
         return;
     };
-    let output = check_in(tmp.path());
-    let out = stdout(&output);
-    assert_eq!(output.status.code(), Some(1), "{out}{}", stderr(&output));
     assert!(
         out.contains("`hardening` failed NixOS assertions (features: hardening)"),
         "{out}"
