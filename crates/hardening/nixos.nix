@@ -5,12 +5,16 @@
 {
   config,
   lib,
+  pkgs,
   ...
 }: let
   cfg = config.domi-nix.hardening;
   inherit (lib) mkIf mkMerge mkOption types;
 
   strict = cfg.level == "strict";
+  # vsyscalls and page-table isolation (`pti=`) exist on x86_64 only; an
+  # aarch64 kernel hands unknown parameters to init instead.
+  x86 = pkgs.stdenv.hostPlatform.isx86_64;
   # A domi-nix default: overridable by any plain definition.
   dflt = lib.mkOverride 900;
 
@@ -76,8 +80,8 @@ in {
       type = types.listOf types.str;
       default =
         ["slab_nomerge" "init_on_alloc=1" "page_alloc.shuffle=1" "randomize_kstack_offset=on"]
-        ++ lib.optionals strict ["init_on_free=1" "vsyscall=none" "debugfs=off"];
-      defaultText = lib.literalMD "allocator hardening; at `strict`, also `init_on_free=1`, `vsyscall=none` and `debugfs=off`";
+        ++ lib.optionals strict (["init_on_free=1" "debugfs=off"] ++ lib.optional x86 "vsyscall=none");
+      defaultText = lib.literalMD "allocator hardening; at `strict`, also `init_on_free=1`, `debugfs=off` and (x86_64 only) `vsyscall=none`";
       example = ["slab_nomerge" "init_on_alloc=1"];
       description = ''
         Kernel command-line parameters the branch adds. Set this list to drop
@@ -110,6 +114,9 @@ in {
     }
     (mkIf strict {
       security.lockKernelModules = dflt true;
+    })
+    (mkIf (strict && x86) {
+      # nixpkgs' security/misc.nix turns this into `pti=on`, with no platform check.
       security.forcePageTableIsolation = dflt true;
     })
   ]);

@@ -14,7 +14,10 @@
 # nixpkgs checkout. When a module starts using another `pkgs` attribute, add a
 # stub here, add its path to `_contract.paths`, then run
 # `cargo xtask contract verify`.
-{lib}: let
+{
+  lib,
+  system ? "x86_64-linux",
+}: let
   # The alphabet of Nix's base-32 encoding (no e, o, t, u).
   nixBase32 = lib.stringToCharacters "0123456789abcdfghijklmnpqrsvwxyz";
 
@@ -124,6 +127,8 @@
     generate = name: _value: stub name;
   };
 in {
+  # What `types.pkgs` checks for.
+  _type = "pkgs";
   inherit lib;
 
   # Builders.
@@ -154,12 +159,20 @@ in {
   in
     program name (attrs.pname or name);
 
+  # The platform modules branch on (`pkgs.stdenv.hostPlatform.isx86_64`).
+  stdenv = {
+    hostPlatform = lib.systems.elaborate system;
+    buildPlatform = lib.systems.elaborate system;
+  };
+
   # Packages.
   bashInteractive = stubWith {
     shellPath = "/bin/bash";
     meta.mainProgram = "bash";
   } "bash-interactive";
   coreutils = stub "coreutils";
+  systemd = stub "systemd";
+  xwininfo = stub "xwininfo";
   jq = program "jq" "jq";
   # The default login shell of NixOS users (`users.users.<name>.shell`).
   shadow = stubWith {shellPath = "/bin/nologin";} "shadow";
@@ -177,12 +190,15 @@ in {
       "runCommand"
       "rustPlatform.buildRustPackage"
       "shadow"
+      "stdenv.hostPlatform"
       "symlinkJoin"
+      "systemd"
       "writeShellApplication"
       "writeShellScript"
       "writeShellScriptBin"
       "writeText"
       "writeTextFile"
+      "xwininfo"
     ];
   };
 }

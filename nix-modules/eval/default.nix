@@ -1,19 +1,34 @@
 # Offline module evaluation: the `module-eval` tier.
 #
 # Evaluates the trunk and selected branches with nixpkgs' `lib` only, against
-# the NixOS contract (nix-modules/contract) instead of all of nixpkgs. It goes
-# through the same top level as flake.nix — the same flake-parts module, the
-# same fragments, the same `flake.modules.nixos.*` — on the revisions pinned
-# in flake.lock. `self` is the working tree as a string, so nothing here copies
+# the NixOS contract (nix-modules/contract) instead of all of nixpkgs: the
+# options domi-nix uses, and the definitions nixpkgs itself makes of them, in
+# the context the configuration is built in:
+#
+#   system -- a NixOS system (`nixosConfigurations.*`);
+#   vm     -- its VM variant (`packages.*.vm-*`, `cargo xtask vm`): qemu-vm.nix
+#             and `virtualisation.vmVariant`, with the Linux VM adapter;
+#   test   -- one node of a branch's `vm-test.nix`, as the NixOS test
+#             framework builds it (qemu-vm.nix, test-instrumentation.nix,
+#             nodes.nix, the test's `defaults` and the node's module).
+#
+# It goes through the same top level as flake.nix — the same flake-parts
+# module, the same fragments, the same modules — on the revisions pinned in
+# flake.lock. `self` is the working tree as a string, so nothing here copies
 # the workspace (or its target/ directory) into the Nix store.
 #
 # `request` is JSON (built by crates/dominix-eval, never by string pasting):
-#   { "mode": "batch" | "single" | "describe-contract",
-#     "cases": { "<id>": { "features": [..], "settings": {..}, "select": ["a.b", ..] } } }
+#   { "mode": "batch" | "single" | "describe-contract" | "tests",
+#     "cases": { "<id>": { "features": [..], "settings": {..}, "select": ["a.b", ..],
+#                          "context": "system" | "vm" | "test", "system": "x86_64-linux",
+#                          "node": "<node name, for context test>" } } }
 # The answer maps every case id to
-#   { ok, features, assertions, warnings, config }   (`ok = false` only in batch mode,
-# where a failing case does not stop the others; its error is then taken from a
-# `single` run of that case alone).
+#   { ok, features, assertions, warnings, config, drops }
+# (`ok = false` only in batch mode, where a failing case does not stop the
+# others; its error is then taken from a `single` run of that case alone).
+# `drops` lists domi-nix definitions that lose to a nixpkgs definition of the
+# same option. Mode `tests` answers, per branch with a vm-test.nix, its node
+# names and test script.
 {request}: let
   req = builtins.fromJSON request;
 
@@ -25,12 +40,12 @@
   inherit (inputs.nixpkgs-lib) lib;
 
   flake = inputs.flake-parts.lib.mkFlake {inherit inputs;} ../flake-module.nix;
-  modules = flake.modules.nixos;
+  modules = flake.nixosModules;
   catalog = import ../lib/catalog.nix {inherit lib;};
   contract = import ../contract {inherit lib;};
 
   # Every contract option plus the domi-nix namespace.
-  defaultSelect = ["domi-nix"] ++ builtins.attrNames contract.options;
+  defaultSelect = ["domi-nix"] ++ contract.options;
 
   # JSON-safe without side effects: a path becomes its string (toJSON would
   # copy it into the store), a derivation its outPath, a function a marker.
@@ -41,38 +56,135 @@
     then v.outPath
     else if builtins.isFunction v
     then "<function>"
+    else if (v._type or null) == "pkgs"
+    then "<pkgs>"
     else if builtins.isAttrs v
     then builtins.mapAttrs (_: plain) v
     else if builtins.isList v
     then map plain v
     else v;
 
+  # A branch's NixOS VM test, as written in its crate (`vm-test.nix`).
+  testOf = name: let
+    file = dirOf catalog.features.${name}.fragment + "/vm-test.nix";
+    test = import file;
+  in
+    if builtins.pathExists file
+    then
+      (
+        if builtins.isFunction test
+        then test {inherit lib;}
+        else test
+      )
+      // {_file = toString file;}
+    else null;
+
+  # The modules of one case, in its context.
+  caseModules = case: features: let
+    context = case.context or "system";
+    branches = [modules.trunk] ++ map (name: modules.${name}) features;
+    test = testOf (builtins.head (case.features or (throw "a test-node case names its branch in `features`")));
+  in
+    if context == "test"
+    then
+      branches
+      ++ [
+        {
+          _file = "${test._file}#defaults";
+          imports = [(test.defaults or {})];
+        }
+        {
+          _file = "${test._file}#nodes.${case.node}";
+          imports = [test.nodes.${case.node}];
+        }
+      ]
+    else if context == "vm"
+    then branches ++ [../vm/linux-host.nix]
+    else branches;
+
+  settingsOf = id: case: {
+    _file = "settings of test case `${id}`";
+    config = case.settings or {};
+  };
+
+  evaluate = id: case: declarationsOnly: features:
+    contract.evaluate {
+      context = case.context or "system";
+      system = case.system or "x86_64-linux";
+      node = case.node or "machine";
+      modules = caseModules case features ++ [(settingsOf id case)];
+      inherit declarationsOnly;
+    };
+
+  isNixpkgs = file: lib.hasPrefix "nixos/" file;
+
+  # Domi-nix definitions that win without nixpkgs' definitions and lose with
+  # them: each `{ option; key; files; priority; nixpkgs; nixpkgsPriority; }`.
+  # `applied` lists the ones that do apply, so that a definition is reported
+  # only where it never applies in any context (see crates/dominix-eval).
+  compare = full: alone: let
+    one = option: key: withNixpkgs: without: let
+      ours = builtins.filter (d: !isNixpkgs d.file) without.definitions;
+      winning = map (d: d.file) withNixpkgs.definitions;
+      theirs = builtins.filter isNixpkgs winning;
+      lost = builtins.filter (d: !(builtins.elem d.file winning)) ours;
+      kept = builtins.filter (d: builtins.elem d.file winning) ours;
+    in {
+      drops = lib.optional (lost != [] && theirs != []) {
+        inherit option key;
+        files = map (d: d.file) lost;
+        priority = without.priority;
+        nixpkgs = theirs;
+        nixpkgsPriority = withNixpkgs.priority;
+      };
+      applied =
+        map (d: {
+          inherit option key;
+          inherit (d) file;
+        })
+        kept;
+    };
+    perOption = option: let
+      withNixpkgs = contract.definitionsIn full option;
+      without = contract.definitionsIn alone option;
+      keys = builtins.attrNames (without.keys or {});
+    in
+      if withNixpkgs == null || without == null
+      then []
+      else
+        [(one option null withNixpkgs without)]
+        ++ map (key:
+          one option key (withNixpkgs.keys.${key}
+            or {
+              priority = 9999;
+              definitions = [];
+            })
+          without.keys.${key})
+        keys;
+    results = lib.concatMap perOption contract.options;
+  in {
+    drops = lib.concatMap (r: r.drops) results;
+    applied = lib.concatMap (r: r.applied) results;
+  };
+
   evalCase = id: case: let
     features = catalog.closure (case.features or []);
-    evaluated = lib.evalModules {
-      class = "nixos";
-      modules =
-        [
-          contract.module
-          {_module.args.pkgs = contract.pkgs;}
-          modules.trunk
-        ]
-        ++ map (name: modules.${name}) features
-        ++ [
-          {
-            _file = "settings of test case `${id}`";
-            config = case.settings or {};
-          }
-        ];
-    };
+    evaluated = evaluate id case false features;
     cfg = evaluated.config;
-  in {
-    ok = true;
-    inherit features;
-    assertions = map (a: a.message) (builtins.filter (a: !a.assertion) cfg.assertions);
-    inherit (cfg) warnings;
-    config = lib.genAttrs (case.select or defaultSelect) (path: plain (lib.getAttrFromPath (lib.splitString "." path) cfg));
-  };
+    compared = compare evaluated (evaluate id case true features);
+    valueOf = path: plain (lib.attrByPath (lib.splitString "." path) null cfg);
+    # Every contract option's value, forced: a conflict between definitions
+    # (two `mkDefault`s of one string, say) fails here as it fails in NixOS.
+    merged = builtins.deepSeq (map valueOf contract.options) true;
+  in
+    assert merged; {
+      ok = true;
+      inherit features;
+      inherit (compared) drops applied;
+      assertions = map (a: a.message) (builtins.filter (a: !a.assertion) cfg.assertions);
+      inherit (cfg) warnings;
+      config = lib.genAttrs (case.select or defaultSelect) valueOf;
+    };
 
   tryCase = id: case: let
     attempt = builtins.tryEval (let v = evalCase id case; in builtins.deepSeq v v);
@@ -80,12 +192,29 @@
     if attempt.success
     then attempt.value
     else {ok = false;};
+
+  tests = lib.filterAttrs (_: t: t != null) (lib.mapAttrs (name: _: let
+    test = testOf name;
+  in
+    if test == null
+    then null
+    else {
+      file = test._file;
+      name = test.name or name;
+      nodes = builtins.attrNames (test.nodes or {});
+      testScript = test.testScript or "";
+    })
+  catalog.features);
+
+  mode = req.mode or "single";
 in
-  if (req.mode or "single") == "describe-contract"
+  if mode == "describe-contract"
   then contract.describe
+  else if mode == "tests"
+  then tests
   else
     builtins.mapAttrs (
-      if (req.mode or "single") == "batch"
+      if mode == "batch"
       then tryCase
       else evalCase
     )

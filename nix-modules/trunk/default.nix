@@ -63,9 +63,14 @@ in {
     system.nixos.distroName = mkDefault "domi-nix";
     system.nixos.variant_id = mkDefault "domi-nix";
     system.nixos.variantName = mkDefault "domi-nix trunk";
-    system.stateVersion = mkDefault "25.11";
+    # Weaker than mkDefault for the same reason: the test framework sets it
+    # with `mkDefault lib.trivial.release`, which differs from ours whenever
+    # nixpkgs is another release. Stronger than the option default, so
+    # nixpkgs' "stateVersion is not set" warning (highestPrio == 1500) stays quiet.
+    system.stateVersion = lib.mkOverride 1100 "25.11";
 
-    services.getty.greetingLine = mkDefault ''<<< domi-nix \n (\l) >>>'';
+    # No greeting line of our own: getty.nix sets one with mkDefault
+    # ("Welcome to <distroName> <label>"), which the distroName above brands.
     users.motd = mkDefault cfg.banner;
 
     users.users = mkIf cfg.defaultLogin.enable {
@@ -77,8 +82,11 @@ in {
       };
     };
     services.getty.autologinUser = mkIf cfg.defaultLogin.enable (mkDefault cfg.defaultLogin.user);
-    services.getty.helpLine = mkIf cfg.defaultLogin.enable (mkDefault ''
+    # A `lines` option keeps only its highest-priority definitions, and
+    # getty.nix defines it at normal priority ("Run 'nixos-help'…"): ours is
+    # normal priority too, so both lines show.
+    services.getty.helpLine = mkIf cfg.defaultLogin.enable ''
       domi-nix VM: log in as `${cfg.defaultLogin.user}` with password `${cfg.defaultLogin.initialPassword}`.
-    '');
+    '';
   };
 }

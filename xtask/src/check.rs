@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use dominix::{Catalog, Profile, RenderOptions, Selection, trunk_flake};
-use dominix_eval::{Case, EvalError, Evaluator, NixFailure};
+use dominix_eval::{Applied, Case, Context, Drop, EvalError, Evaluator, NixFailure, VmTest};
 use serde::Serialize;
 use xshell::{Shell, cmd};
 
@@ -18,17 +18,20 @@ enum Status {
 }
 
 #[derive(Debug, Serialize)]
-struct Tier {
+pub(crate) struct Tier {
     name: &'static str,
     status: Status,
     /// What was checked, e.g. "27 files".
     summary: String,
     /// Problems, or the skip reason.
     details: Vec<String>,
+    /// Things worth saying that do not fail the tier.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 impl Tier {
-    fn from_problems(name: &'static str, summary: String, details: Vec<String>) -> Tier {
+    pub(crate) fn from_problems(name: &'static str, summary: String, details: Vec<String>) -> Tier {
         let status = if details.is_empty() {
             Status::Passed
         } else {
@@ -39,10 +42,11 @@ impl Tier {
             status,
             summary,
             details,
+            warnings: Vec::new(),
         }
     }
 
-    fn skipped(name: &'static str, reason: String) -> Tier {
+    pub(crate) fn skipped(name: &'static str, reason: String) -> Tier {
         let status = if dominix_eval::skip::required() {
             Status::Failed
         } else {
@@ -53,6 +57,7 @@ impl Tier {
             status,
             summary: String::new(),
             details: vec![reason],
+            warnings: Vec::new(),
         }
     }
 }
@@ -78,8 +83,9 @@ pub fn run(project: &Project, json: bool) -> Result<()> {
     }
     tiers.push(format(project)?);
     tiers.push(deadnix(project, &sh, &files));
-    let (eval_tier, evaluated) = module_eval(project, &catalog);
+    let (eval_tier, evaluated, tests) = module_eval(project, &catalog);
     tiers.push(eval_tier);
+    tiers.push(crate::test_scripts::tier(project, tests.as_ref()));
 
     let count = |s: Status| tiers.iter().filter(|t| t.status == s).count();
     let (passed, failed, skipped) = (
@@ -103,7 +109,7 @@ pub fn run(project: &Project, json: bool) -> Result<()> {
                 Status::Skipped => "SKIP",
             };
             println!("{label} {:<12} {}", tier.name, tier.summary);
-            for detail in &tier.details {
+            for detail in tier.details.iter().chain(&tier.warnings) {
                 println!("       {}", detail.replace('\n', "\n       "));
             }
         }
@@ -246,29 +252,81 @@ fn deadnix(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier
     Tier::from_problems("deadnix", format!("{} files", files.len()), details)
 }
 
-/// Every feature's module, evaluated alone on the trunk, plus the trunk alone,
-/// in one batched Nix process.
-fn module_eval(project: &Project, catalog: &Catalog) -> (Tier, usize) {
+/// Every feature's module, evaluated alone on the trunk in every context it
+/// is built in (a system and its VM on each supported guest, and every node
+/// of its VM test), plus the trunk alone, in one batched Nix process.
+/// Returns the tier, how many features evaluated cleanly, and the VM tests
+/// read on the way (for the test-script tier).
+fn module_eval(
+    project: &Project,
+    catalog: &Catalog,
+) -> (Tier, usize, Option<BTreeMap<String, (VmTest, Vec<String>)>>) {
     let evaluator = Evaluator::new(project.root.clone());
     if let Err(reason) = evaluator.preflight() {
-        return (Tier::skipped("module-eval", reason.skip_line()), 0);
+        return (Tier::skipped("module-eval", reason.skip_line()), 0, None);
     }
-    let mut cases: BTreeMap<String, Case> = catalog
-        .features()
-        .iter()
-        .map(|f| (f.name.clone(), Case::feature(&f.name)))
-        .collect();
-    cases.insert("(trunk)".to_owned(), Case::default());
+    let tests = match evaluator.vm_tests() {
+        Ok(tests) => tests,
+        Err(e) => {
+            let tier = Tier::from_problems("module-eval", String::new(), vec![e.to_string()]);
+            return (tier, 0, None);
+        }
+    };
+    let mut cases: BTreeMap<String, Case> = BTreeMap::new();
+    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    for feature in catalog.features() {
+        for system in &feature.meta.systems {
+            let system = system.as_str();
+            for context in [Context::System, Context::Vm] {
+                let id = format!("{} [{context}, {system}]", feature.name);
+                let case = Case::feature(&feature.name)
+                    .in_context(context)
+                    .on_system(system);
+                owner.insert(id.clone(), feature.name.clone());
+                cases.insert(id, case);
+            }
+            for node in tests.get(&feature.name).map_or(&[][..], |t| &t.nodes[..]) {
+                let id = format!("{} [test node `{node}`, {system}]", feature.name);
+                owner.insert(id.clone(), feature.name.clone());
+                cases.insert(id, Case::test_node(&feature.name, node).on_system(system));
+            }
+        }
+    }
+    for context in [Context::System, Context::Vm] {
+        cases.insert(
+            format!("(trunk) [{context}]"),
+            Case::default().in_context(context),
+        );
+    }
     let results = evaluator.eval_batch(&cases);
     let mut details = Vec::new();
     // One error shared by several cases (a syntax error in a fragment breaks
     // the whole top level) is reported once, naming every case it broke.
     let mut shared: Vec<NixFailure> = Vec::new();
-    let mut evaluated = 0;
+    let mut failed_features = std::collections::BTreeSet::new();
+    let mut drops: Vec<(String, Drop)> = Vec::new();
+    let mut applied = std::collections::BTreeSet::new();
+    // Each node's host name, which the test driver names its Python variable after.
+    let mut host_names: BTreeMap<(String, String), String> = BTreeMap::new();
     for (id, result) in results {
-        match result.and_then(|o| o.into_checked(&id)) {
-            Ok(_) if id != "(trunk)" => evaluated += 1,
-            Ok(_) => {}
+        let ok = match result.and_then(|o| o.into_checked(&id)) {
+            Ok(outcome) => {
+                // A value that applies only in test VMs still never applies
+                // on a real machine: only systems and VMs count as applying.
+                let in_test = cases.get(&id).is_some_and(|c| c.context == Context::Test);
+                if let (Some(case), Some(host)) = (
+                    cases.get(&id),
+                    outcome.config["networking.hostName"].as_str(),
+                ) && let Some(node) = &case.node
+                {
+                    host_names.insert((case.features.join(","), node.clone()), host.to_owned());
+                }
+                drops.extend(outcome.drops.into_iter().map(|d| (id.clone(), d)));
+                if !in_test {
+                    applied.extend(outcome.applied);
+                }
+                true
+            }
             Err(EvalError::Nix(failure)) => {
                 let same = |f: &&mut NixFailure| {
                     (&f.file, &f.option, &f.message)
@@ -278,20 +336,102 @@ fn module_eval(project: &Project, catalog: &Catalog) -> (Tier, usize) {
                     Some(group) => {
                         group.case = format!("{}`, `{}", group.case, failure.case);
                         group.features.extend(failure.features.iter().cloned());
+                        group.features.sort();
+                        group.features.dedup();
                     }
                     None => shared.push(*failure),
                 }
+                false
             }
-            Err(e) => details.push(e.to_string()),
+            Err(e) => {
+                details.push(e.to_string());
+                false
+            }
+        };
+        if !ok {
+            failed_features.insert(owner.get(&id).cloned().unwrap_or(id));
         }
     }
     details.extend(shared.iter().map(ToString::to_string));
+    let evaluated = catalog
+        .features()
+        .iter()
+        .filter(|f| !failed_features.contains(&f.name))
+        .count();
     let summary = format!(
-        "{evaluated}/{} features against the NixOS contract",
-        catalog.features().len()
+        "{evaluated}/{} features against the NixOS contract ({} cases: systems, VMs, VM-test nodes)",
+        catalog.features().len(),
+        cases.len()
     );
-    (
-        Tier::from_problems("module-eval", summary, details),
-        evaluated,
-    )
+    let mut tier = Tier::from_problems("module-eval", summary, details);
+    tier.warnings = silent_drops(project, drops, &applied);
+    let tests = tests
+        .into_iter()
+        .map(|(feature, test)| {
+            let hosts = test
+                .nodes
+                .iter()
+                .map(|node| {
+                    host_names
+                        .get(&(feature.clone(), node.clone()))
+                        .cloned()
+                        .unwrap_or_else(|| node.clone())
+                })
+                .collect();
+            (feature, (test, hosts))
+        })
+        .collect();
+    (tier, evaluated, Some(tests))
+}
+
+/// A domi-nix definition that loses to nixpkgs' own definition wherever it is
+/// active, and applies nowhere, is a value that never takes effect: said once
+/// per file, option and attribute, naming both sides and the contexts.
+fn silent_drops(
+    project: &Project,
+    drops: Vec<(String, Drop)>,
+    applied: &std::collections::BTreeSet<Applied>,
+) -> Vec<String> {
+    let root = format!("{}/", project.root);
+    let mut grouped: BTreeMap<(String, Option<String>, String), (Drop, Vec<String>)> =
+        BTreeMap::new();
+    for (case, drop) in drops {
+        for file in &drop.files {
+            let applies = applied.contains(&Applied {
+                option: drop.option.clone(),
+                key: drop.key.clone(),
+                file: file.clone(),
+            });
+            if applies {
+                continue;
+            }
+            let entry = grouped
+                .entry((file.clone(), drop.key.clone(), drop.option.clone()))
+                .or_insert_with(|| (drop.clone(), Vec::new()));
+            entry.1.push(case.clone());
+        }
+    }
+    grouped
+        .into_iter()
+        .map(|((file, key, option), (drop, cases))| {
+            let file = file.strip_prefix(&root).unwrap_or(&file);
+            let what = match &key {
+                Some(key) => format!("`{option}.\"{key}\"`"),
+                None => format!("`{option}`"),
+            };
+            format!(
+                "warning: {file} defines {what} with priority {} but it never applies: nixpkgs' {} \
+                 define{} it with priority {} (lower wins), in {}.\n\
+                 Fix: give the definition in {file} a priority of at most {} (a plain definition is 100, \
+                 `lib.mkForce` 50; for a list or `lines` option the same priority as nixpkgs' makes both merge), \
+                 or remove it.",
+                drop.priority,
+                drop.nixpkgs.join(", "),
+                if drop.nixpkgs.len() == 1 { "s" } else { "" },
+                drop.nixpkgs_priority,
+                cases.join("; "),
+                drop.nixpkgs_priority,
+            )
+        })
+        .collect()
 }

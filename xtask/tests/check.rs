@@ -32,36 +32,51 @@ fn skip_line(out: &str) -> Option<&str> {
         .find(|l| l.starts_with("SKIP module-eval:"))
 }
 
-/// A copy of this checkout's tracked files, with `edit` applied to crates/hardening/nixos.nix.
-fn broken_copy(edit: impl Fn(&str) -> String) -> Option<tempfile::TempDir> {
+/// A copy of this checkout's files, with `edit` applied to `file` (relative).
+fn edited_copy(file: &str, edit: impl Fn(&str) -> String) -> Option<tempfile::TempDir> {
     let tmp = tempfile::tempdir().unwrap();
     copy_tracked(tmp.path())?;
-    let file = tmp.path().join("crates/hardening/nixos.nix");
-    let before = std::fs::read_to_string(&file).unwrap();
+    let path = tmp.path().join(file);
+    let before = std::fs::read_to_string(&path).unwrap();
     let after = edit(&before);
-    assert_ne!(
-        before, after,
-        "the edit must change crates/hardening/nixos.nix"
-    );
-    std::fs::write(&file, after).unwrap();
+    assert_ne!(before, after, "the edit must change {file}");
+    std::fs::write(&path, after).unwrap();
     Some(tmp)
 }
 
-/// `check` on a copy of this checkout with `edit` applied to
-/// crates/hardening/nixos.nix: asserts it exits 1 and returns its stdout.
-/// `None` (with a SKIP line) where module evaluation cannot run.
-fn failing_check(test: &str, edit: impl Fn(&str) -> String) -> Option<String> {
+/// `check` on a copy of this checkout with `edit` applied to `file`: asserts
+/// it exits with `code` and returns its stdout. `None` (with a SKIP line)
+/// where module evaluation cannot run.
+fn check_edited(
+    test: &str,
+    file: &str,
+    code: i32,
+    edit: impl Fn(&str) -> String,
+) -> Option<String> {
     if !eval_or_skip(test) {
         return None;
     }
-    let Some(tmp) = broken_copy(edit) else {
+    let Some(tmp) = edited_copy(file, edit) else {
         skip("SKIP check-copy: not a git checkout — run the tests in a clone");
         return None;
     };
     let output = check_in(tmp.path());
     let out = stdout(&output);
-    assert_eq!(output.status.code(), Some(1), "{out}{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(code), "{out}{}", stderr(&output));
     Some(out)
+}
+
+/// `check` on a copy with `edit` applied to crates/hardening/nixos.nix: exits 1.
+fn failing_check(test: &str, edit: impl Fn(&str) -> String) -> Option<String> {
+    check_edited(test, "crates/hardening/nixos.nix", 1, edit)
+}
+
+/// Adds `definitions` (Nix attribute-set lines) to the hardening module's `config`.
+fn with_definitions(text: &str, definitions: &str) -> String {
+    text.replace(
+        "      security.sudo.execWheelOnly = dflt true;",
+        &format!("      security.sudo.execWheelOnly = dflt true;\n{definitions}"),
+    )
 }
 
 fn check_in(root: &Path) -> std::process::Output {
@@ -290,7 +305,7 @@ fn check_reports_a_failed_assertion_with_its_feature() {
         return;
     };
     assert!(
-        out.contains("`hardening` failed NixOS assertions (features: hardening)"),
+        out.contains("failed NixOS assertions (features: hardening)"),
         "{out}"
     );
     assert!(out.contains("hardening: test assertion"), "{out}");
@@ -324,4 +339,117 @@ fn check_reports_a_syntax_error_in_a_fragment_once() {
         "once in nix-parse, once in module-eval (shared by every case):\n{out}"
     );
     assert!(out.contains("module-eval: 0/2 features evaluated"), "{out}");
+}
+
+#[test]
+fn check_reproduces_a_conflict_with_nixpkgs_own_mkdefault() {
+    // getty.nix sets the greeting with mkDefault: a second mkDefault of a
+    // string conflicts in every real NixOS evaluation.
+    let Some(out) = failing_check("check_reproduces_a_conflict_with_nixpkgs_own_mkdefault", |text| {
+        with_definitions(text, "      services.getty.greetingLine = lib.mkDefault \"hi\";")
+    }) else {
+        return;
+    };
+    assert!(out.contains("conflicting definition values"), "{out}");
+    assert!(out.contains("services.getty.greetingLine"), "{out}");
+    assert!(out.contains("crates/hardening/nixos.nix"), "{out}");
+    assert!(
+        out.contains("nix-modules/contract/nixos/modules/services/ttys/getty.nix"),
+        "names nixpkgs' file (as the contract mirrors it):\n{out}"
+    );
+    assert!(out.contains("stronger priority to win"), "says how to fix it:\n{out}");
+}
+
+#[test]
+fn check_rejects_an_attribute_set_for_the_module_blacklist() {
+    // nixpkgs: `listOf str`, no coercion from an attribute set.
+    let Some(out) = failing_check("check_rejects_an_attribute_set_for_the_module_blacklist", |text| {
+        text.replace(
+            "boot.blacklistedKernelModules = cfg.blacklistedKernelModules;",
+            "boot.blacklistedKernelModules = {dccp = true;};",
+        )
+    }) else {
+        return;
+    };
+    assert!(out.contains("is not of type"), "{out}");
+    assert!(out.contains("boot.blacklistedKernelModules"), "{out}");
+}
+
+#[test]
+fn check_evaluates_vm_test_nodes_with_the_test_framework() {
+    // The test framework names each node with mkDefault: a node that does
+    // the same with another name conflicts, only in the VM test.
+    let Some(out) = check_edited(
+        "check_evaluates_vm_test_nodes_with_the_test_framework",
+        "crates/hardening/vm-test.nix",
+        1,
+        |text| {
+            text.replace(
+                "strict = {domi-nix.hardening.level = \"strict\";};",
+                "strict = {lib, ...}: {\n      domi-nix.hardening.level = \"strict\";\n      networking.hostName = lib.mkDefault \"hardened\";\n    };",
+            )
+        },
+    ) else {
+        return;
+    };
+    assert!(out.contains("conflicting definition values"), "{out}");
+    assert!(out.contains("networking.hostName"), "{out}");
+    assert!(out.contains("test node `strict`"), "names the node:\n{out}");
+    assert!(out.contains("nix-modules/contract/nixos/lib/testing/network.nix"), "{out}");
+}
+
+#[test]
+fn check_lints_vm_test_scripts_against_their_nodes() {
+    let Some(out) = check_edited(
+        "check_lints_vm_test_scripts_against_their_nodes",
+        "crates/hardening/vm-test.nix",
+        1,
+        |text| text.replace("baseline.succeed(\"grep -q slab_nomerge", "basline.succeed(\"grep -q slab_nomerge"),
+    ) else {
+        return;
+    };
+    if out.contains("SKIP vm-tests") {
+        skip("SKIP vm-tests: pyflakes is not installed — `pip install pyflakes`");
+        assert!(!eval_required(), "{out}");
+        return;
+    }
+    assert!(out.contains("FAIL vm-tests"), "{out}");
+    assert!(out.contains("undefined name 'basline'"), "{out}");
+    assert!(out.contains("crates/hardening/vm-test.nix"), "{out}");
+    assert!(out.contains("`baseline`, `strict`"), "lists the nodes:\n{out}");
+}
+
+#[test]
+fn check_warns_about_a_definition_that_never_applies() {
+    // getty.nix defines the help line at normal priority (a `lines` option
+    // keeps only its strongest definitions): a mkDefault one is dropped.
+    let Some(out) = check_edited(
+        "check_warns_about_a_definition_that_never_applies",
+        "crates/hardening/nixos.nix",
+        0,
+        |text| with_definitions(text, "      services.getty.helpLine = lib.mkDefault \"hardened\";"),
+    ) else {
+        return;
+    };
+    let warning = out
+        .lines()
+        .find(|l| l.contains("warning:") && l.contains("services.getty.helpLine"))
+        .unwrap_or_else(|| panic!("no warning:\n{out}"));
+    assert!(warning.contains("crates/hardening/nixos.nix"), "{warning}");
+    assert!(warning.contains("nixos/modules/services/ttys/getty.nix"), "{warning}");
+    assert!(warning.contains("priority 1000") && warning.contains("priority 100 "), "{warning}");
+    assert!(out.contains("Fix: give the definition"), "{out}");
+}
+
+#[test]
+fn check_is_quiet_about_definitions_that_apply_somewhere() {
+    // The trunk's host name yields to the test framework's (by design) but
+    // applies on systems and VMs: no warning.
+    if !eval_or_skip("check_is_quiet_about_definitions_that_apply_somewhere") {
+        return;
+    }
+    let output = xtask().arg("check").output().unwrap();
+    let out = stdout(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(!out.contains("warning:"), "{out}");
 }

@@ -22,8 +22,32 @@ use serde_json::Value;
 pub use lock::{Lock, LockError, LockedInput};
 pub use nix::{NIX_FEATURES, Nix};
 
+/// Where a configuration is built, and so which of nixpkgs' own definitions
+/// it gets (see nix-modules/contract/module-list.nix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Context {
+    /// A NixOS system (`nixosConfigurations.*`).
+    #[default]
+    System,
+    /// Its VM variant (`cargo xtask vm`), with the Linux VM adapter.
+    Vm,
+    /// A node of a branch's NixOS VM test.
+    Test,
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Context::System => "system",
+            Context::Vm => "vm",
+            Context::Test => "test",
+        })
+    }
+}
+
 /// One evaluation: a set of branches (their `requires` are added) on top of
-/// the trunk, with extra NixOS settings.
+/// the trunk, with extra NixOS settings, in a context, for a guest system.
 #[derive(Debug, Clone, Serialize)]
 pub struct Case {
     pub features: Vec<String>,
@@ -32,15 +56,27 @@ pub struct Case {
     /// Dotted option paths to return; `None` = every contract option plus `domi-nix`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+    pub context: Context,
+    /// The guest system, e.g. `x86_64-linux` (what `pkgs.stdenv.hostPlatform` says).
+    pub system: String,
+    /// For [`Context::Test`]: the node of the first feature's `vm-test.nix`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
+/// The guest system evaluations use unless a case says otherwise.
+pub const DEFAULT_SYSTEM: &str = "x86_64-linux";
+
 impl Default for Case {
-    /// The trunk alone, no settings.
+    /// The trunk alone, no settings, as a NixOS system.
     fn default() -> Self {
         Case {
             features: Vec::new(),
             settings: Value::Object(Default::default()),
             select: None,
+            context: Context::System,
+            system: DEFAULT_SYSTEM.to_owned(),
+            node: None,
         }
     }
 }
@@ -49,8 +85,16 @@ impl Case {
     pub fn feature(name: &str) -> Self {
         Case {
             features: vec![name.to_owned()],
-            settings: Value::Object(Default::default()),
-            select: None,
+            ..Case::default()
+        }
+    }
+
+    /// Node `node` of `feature`'s VM test, as the NixOS test framework builds it.
+    pub fn test_node(feature: &str, node: &str) -> Self {
+        Case {
+            context: Context::Test,
+            node: Some(node.to_owned()),
+            ..Case::feature(feature)
         }
     }
 
@@ -58,6 +102,51 @@ impl Case {
         self.settings = settings;
         self
     }
+
+    pub fn in_context(mut self, context: Context) -> Self {
+        self.context = context;
+        self
+    }
+
+    pub fn on_system(mut self, system: &str) -> Self {
+        self.system = system.to_owned();
+        self
+    }
+}
+
+/// A domi-nix definition that loses to nixpkgs' own definition of the same
+/// option (or attribute of it) in one evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Drop {
+    pub option: String,
+    /// The attribute, for options compared per attribute (sysctls, say).
+    pub key: Option<String>,
+    /// The domi-nix files whose definitions lose, and their priority.
+    pub files: Vec<String>,
+    pub priority: i64,
+    /// The nixpkgs files (nixpkgs-relative) whose definitions win, and theirs.
+    pub nixpkgs: Vec<String>,
+    #[serde(rename = "nixpkgsPriority")]
+    pub nixpkgs_priority: i64,
+}
+
+/// A domi-nix definition that does apply in one evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+pub struct Applied {
+    pub option: String,
+    pub key: Option<String>,
+    pub file: String,
+}
+
+/// A branch's NixOS VM test, as `nix-modules/eval` reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct VmTest {
+    /// The `vm-test.nix` file.
+    pub file: String,
+    pub name: String,
+    pub nodes: Vec<String>,
+    #[serde(rename = "testScript")]
+    pub test_script: String,
 }
 
 /// What an evaluation produced.
@@ -70,6 +159,10 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     /// The selected options' values, keyed by dotted path.
     pub config: Value,
+    /// domi-nix definitions that lose to nixpkgs' own here.
+    pub drops: Vec<Drop>,
+    /// domi-nix definitions that apply here.
+    pub applied: Vec<Applied>,
 }
 
 /// Why the tier cannot run on this machine (a skip, not a failure, unless
@@ -235,6 +328,19 @@ impl Evaluator {
                 (id.clone(), result)
             })
             .collect()
+    }
+
+    /// Every branch's NixOS VM test (`vm-test.nix`): its nodes and script.
+    pub fn vm_tests(&self) -> Result<BTreeMap<String, VmTest>, EvalError> {
+        let request = serde_json::json!({ "mode": "tests" }).to_string();
+        let stdout = self
+            .nix
+            .eval_file(&self.root.join("nix-modules/eval"), &request, false)
+            .map_err(|e| e.for_case("vm-tests", &Case::default(), &self.root))?;
+        serde_json::from_str(&stdout).map_err(|e| EvalError::Output {
+            case: "vm-tests".into(),
+            message: e.to_string(),
+        })
     }
 
     /// The contract's own description (`describe` in nix-modules/contract), for `contract verify`.

@@ -190,6 +190,9 @@ enum Kind {
     Other,
 }
 
+/// Where the contract's model of nixpkgs lives; below it, paths are nixpkgs'.
+const CONTRACT_DIR: &str = "nix-modules/contract/";
+
 /// Lines of Nix's error kept at most.
 const MAX_LINES: usize = 24;
 
@@ -233,7 +236,14 @@ impl Finding {
             .or_else(|| between(&message, "option '", "'"))
             .or_else(|| between(&message, "option `", "`"))
             .map(str::to_owned);
-        let file = between(&message, "In `", "'")
+        // The file to blame is ours, not the contract's model of nixpkgs.
+        let ours = message
+            .split("In `")
+            .skip(1)
+            .filter_map(|rest| rest.split_once('\'').map(|(file, _)| file))
+            .find(|file| !file.starts_with(CONTRACT_DIR) && !file.contains('\n'));
+        let file = ours
+            .or_else(|| between(&message, "In `", "'"))
             .or_else(|| between(&message, "In '", "'"))
             .or_else(|| after_at(&message))
             .map(|f| f.strip_prefix(&root_prefix).unwrap_or(f).to_owned());
@@ -258,19 +268,37 @@ impl Finding {
         }
     }
 
+    /// The nixpkgs file (as the contract mirrors it) named in the message.
+    fn nixpkgs_file(&self) -> Option<&str> {
+        self.message
+            .split(CONTRACT_DIR)
+            .nth(1)
+            .and_then(|rest| rest.split(['\'', '`', '"', ' ', '\n']).next())
+            .filter(|f| f.ends_with(".nix"))
+    }
+
     pub(crate) fn hint(&self) -> String {
         let file = self.file.as_deref().unwrap_or("the module named above");
         let option = self.option.as_deref().unwrap_or("the option named above");
         match self.kind {
             Kind::UndeclaredOption => format!(
-                "`{option}` is not declared. If it is a real NixOS option, declare it in \
-                 nix-modules/contract/options.nix with its nixpkgs type (then run `cargo xtask contract verify`); \
-                 otherwise correct the name in {file}."
+                "`{option}` is not declared. If it is a real NixOS option, declare it in the contract file that \
+                 mirrors the nixpkgs module declaring it ({CONTRACT_DIR}nixos/modules/…, listed in \
+                 {CONTRACT_DIR}module-list.nix) with its nixpkgs type and nixpkgs' own definitions of it \
+                 (then run `cargo xtask contract verify`); otherwise correct the name in {file}."
             ),
             Kind::WrongType => format!("give `{option}` a value of the declared type in {file}."),
-            Kind::Conflict => format!(
-                "`{option}` has conflicting definitions: wrap one in `lib.mkDefault`/`lib.mkForce` or remove one ({file})."
-            ),
+            Kind::Conflict => match self.nixpkgs_file() {
+                Some(theirs) => format!(
+                    "nixpkgs' own {theirs} defines `{option}` at the same priority with another value (modelled in \
+                     {CONTRACT_DIR}{theirs}), so every real NixOS evaluation fails the same way. In {file}, give yours \
+                     a stronger priority to win (a plain definition beats `lib.mkDefault`, `lib.mkForce` beats a plain one), \
+                     a weaker one to yield (`lib.mkOverride 1100 …`), or remove it."
+                ),
+                None => format!(
+                    "`{option}` has conflicting definitions: wrap one in `lib.mkDefault`/`lib.mkForce` or remove one ({file})."
+                ),
+            },
             Kind::InfiniteRecursion => format!(
                 "a value depends on itself — look for `config` used to decide `imports` or an option defined from itself in {file}."
             ),
@@ -374,7 +402,7 @@ mod tests {
             f.message
         );
         assert!(
-            f.hint().contains("nix-modules/contract/options.nix"),
+            f.hint().contains("nix-modules/contract/module-list.nix"),
             "{}",
             f.hint()
         );

@@ -58,14 +58,21 @@ pub fn utf8(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-/// Copies the tracked files of this checkout (plus flake.lock) into `dest`;
-/// `None` when this is not a git checkout.
+/// Copies the files of this checkout that git knows or would add (tracked,
+/// and untracked but not ignored; plus flake.lock) into `dest`; `None` when
+/// this is not a git checkout.
 pub fn copy_tracked(dest: &Path) -> Option<()> {
     let root = root();
     let output = std::process::Command::new("git")
         .arg("-C")
         .arg(&root)
-        .args(["ls-files", "-z"])
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
         .output()
         .ok()?;
     if !output.status.success() {

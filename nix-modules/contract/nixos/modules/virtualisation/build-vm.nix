@@ -1,0 +1,12 @@
+# nixpkgs: nixos/modules/virtualisation/build-vm.nix
+# nixpkgs declares `virtualisation.vmVariant` as the whole configuration
+# extended with qemu-vm.nix; definitions of it apply only inside the VM. The
+# contract keeps them as a deferred module: the `vm` context (contexts.nix)
+# evaluates the configuration again with qemu-vm.nix and these definitions.
+{lib, ...}: {
+  options.virtualisation.vmVariant = lib.mkOption {
+    type = lib.types.deferredModule;
+    default = {};
+    description = "Configuration that applies only to the VM built by `system.build.vm`.";
+  };
+}
