@@ -63,13 +63,13 @@ pub enum Cmd {
     },
     /// Add pinned flake inputs to the Nix store, for machines without network.
     ///
-    /// With --from, DIR is a source tree or a git repository containing the locked
+    /// With --from, DIR is a source tree, a .tar.gz of one, or a git repository containing the locked
     /// revision; its NAR hash must equal flake.lock's (both are shown otherwise).
     /// With --all (needs network), every input is fetched with `nix flake archive`.
     Seed {
         /// Inputs to seed (names in flake.lock), e.g. `flake-parts`.
         inputs: Vec<String>,
-        /// A local copy of the input: a source tree or a git repository.
+        /// A local copy of the input: a source tree, a .tar.gz of one, or a git repository.
         #[arg(long)]
         from: Option<Utf8PathBuf>,
         /// Fetch and seed every input (needs network).

@@ -56,9 +56,11 @@ pub fn run(
 /// Copies exactly the locked revision out of `from` into a folder named
 /// `source`, checks its NAR hash, and adds it to the store.
 fn seed_one(sh: &Shell, input: &LockedInput, from: &Utf8Path) -> Result<String> {
-    if !from.is_dir() {
+    let archive = is_archive(from) && from.is_file();
+    if !from.is_dir() && !archive {
         return Err(Failure::usage(format!(
-            "{from} is not a directory. Fix: pass a source tree or a git repository of `{}`",
+            "{from} is neither a directory nor a .tar.gz archive. Fix: pass a source tree, a git repository, \
+             or a .tar.gz of a source tree of `{}`",
             input.name
         )));
     }
@@ -71,7 +73,35 @@ fn seed_one(sh: &Shell, input: &LockedInput, from: &Utf8Path) -> Result<String> 
     std::fs::create_dir(&source)
         .map_err(|e| Failure::new(format!("cannot create {source}: {e}")))?;
 
-    if is_git(from) {
+    if archive {
+        // A source tree packed with one top-level folder (or none).
+        let unpacked = work.join("unpacked");
+        std::fs::create_dir(&unpacked)
+            .map_err(|e| Failure::new(format!("cannot create {unpacked}: {e}")))?;
+        cmd!(sh, "tar -x -z -f {from} -C {unpacked}")
+            .quiet()
+            .run()
+            .map_err(|_| {
+                Failure::new(format!(
+                    "cannot unpack {from}: not a gzip-compressed tar archive. Fix: pass a .tar.gz of a source tree of `{}`",
+                    input.name
+                ))
+            })?;
+        let entries: Vec<_> = std::fs::read_dir(&unpacked)
+            .map_err(|e| Failure::new(format!("cannot read {unpacked}: {e}")))?
+            .filter_map(|e| e.ok())
+            .collect();
+        let tree = match entries.as_slice() {
+            [only] if only.path().is_dir() => Utf8Path::from_path(&only.path())
+                .map(Utf8Path::to_owned)
+                .ok_or_else(|| Failure::new("the archive's folder name is not UTF-8"))?,
+            _ => unpacked.clone(),
+        };
+        std::fs::remove_dir(&source)
+            .map_err(|e| Failure::new(format!("cannot replace {source}: {e}")))?;
+        std::fs::rename(&tree, &source)
+            .map_err(|e| Failure::new(format!("cannot move {tree} to {source}: {e}")))?;
+    } else if is_git(from) {
         let rev = &input.rev;
         let tar = work.join("source.tar");
         let missing = || {
@@ -121,6 +151,11 @@ fn seed_one(sh: &Shell, input: &LockedInput, from: &Utf8Path) -> Result<String> 
         .read()
         .map_err(|e| Failure::new(format!("cannot add {from} to the Nix store: {e}. Fix: run as a user who may write to the store")))?;
     Ok(added)
+}
+
+fn is_archive(path: &Utf8Path) -> bool {
+    let name = path.as_str();
+    name.ends_with(".tar.gz") || name.ends_with(".tgz")
 }
 
 fn is_git(dir: &Utf8Path) -> bool {

@@ -345,9 +345,15 @@ fn check_reports_a_syntax_error_in_a_fragment_once() {
 fn check_reproduces_a_conflict_with_nixpkgs_own_mkdefault() {
     // getty.nix sets the greeting with mkDefault: a second mkDefault of a
     // string conflicts in every real NixOS evaluation.
-    let Some(out) = failing_check("check_reproduces_a_conflict_with_nixpkgs_own_mkdefault", |text| {
-        with_definitions(text, "      services.getty.greetingLine = lib.mkDefault \"hi\";")
-    }) else {
+    let Some(out) = failing_check(
+        "check_reproduces_a_conflict_with_nixpkgs_own_mkdefault",
+        |text| {
+            with_definitions(
+                text,
+                "      services.getty.greetingLine = lib.mkDefault \"hi\";",
+            )
+        },
+    ) else {
         return;
     };
     assert!(out.contains("conflicting definition values"), "{out}");
@@ -357,18 +363,24 @@ fn check_reproduces_a_conflict_with_nixpkgs_own_mkdefault() {
         out.contains("nix-modules/contract/nixos/modules/services/ttys/getty.nix"),
         "names nixpkgs' file (as the contract mirrors it):\n{out}"
     );
-    assert!(out.contains("stronger priority to win"), "says how to fix it:\n{out}");
+    assert!(
+        out.contains("stronger priority to win"),
+        "says how to fix it:\n{out}"
+    );
 }
 
 #[test]
 fn check_rejects_an_attribute_set_for_the_module_blacklist() {
     // nixpkgs: `listOf str`, no coercion from an attribute set.
-    let Some(out) = failing_check("check_rejects_an_attribute_set_for_the_module_blacklist", |text| {
-        text.replace(
-            "boot.blacklistedKernelModules = cfg.blacklistedKernelModules;",
-            "boot.blacklistedKernelModules = {dccp = true;};",
-        )
-    }) else {
+    let Some(out) = failing_check(
+        "check_rejects_an_attribute_set_for_the_module_blacklist",
+        |text| {
+            text.replace(
+                "boot.blacklistedKernelModules = cfg.blacklistedKernelModules;",
+                "boot.blacklistedKernelModules = {dccp = true;};",
+            )
+        },
+    ) else {
         return;
     };
     assert!(out.contains("is not of type"), "{out}");
@@ -395,7 +407,10 @@ fn check_evaluates_vm_test_nodes_with_the_test_framework() {
     assert!(out.contains("conflicting definition values"), "{out}");
     assert!(out.contains("networking.hostName"), "{out}");
     assert!(out.contains("test node `strict`"), "names the node:\n{out}");
-    assert!(out.contains("nix-modules/contract/nixos/lib/testing/network.nix"), "{out}");
+    assert!(
+        out.contains("nix-modules/contract/nixos/lib/testing/network.nix"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -404,7 +419,12 @@ fn check_lints_vm_test_scripts_against_their_nodes() {
         "check_lints_vm_test_scripts_against_their_nodes",
         "crates/hardening/vm-test.nix",
         1,
-        |text| text.replace("baseline.succeed(\"grep -q slab_nomerge", "basline.succeed(\"grep -q slab_nomerge"),
+        |text| {
+            text.replace(
+                "baseline.succeed(\"grep -q slab_nomerge",
+                "basline.succeed(\"grep -q slab_nomerge",
+            )
+        },
     ) else {
         return;
     };
@@ -416,7 +436,10 @@ fn check_lints_vm_test_scripts_against_their_nodes() {
     assert!(out.contains("FAIL vm-tests"), "{out}");
     assert!(out.contains("undefined name 'basline'"), "{out}");
     assert!(out.contains("crates/hardening/vm-test.nix"), "{out}");
-    assert!(out.contains("`baseline`, `strict`"), "lists the nodes:\n{out}");
+    assert!(
+        out.contains("`baseline`, `strict`"),
+        "lists the nodes:\n{out}"
+    );
 }
 
 #[test]
@@ -427,7 +450,12 @@ fn check_warns_about_a_definition_that_never_applies() {
         "check_warns_about_a_definition_that_never_applies",
         "crates/hardening/nixos.nix",
         0,
-        |text| with_definitions(text, "      services.getty.helpLine = lib.mkDefault \"hardened\";"),
+        |text| {
+            with_definitions(
+                text,
+                "      services.getty.helpLine = lib.mkDefault \"hardened\";",
+            )
+        },
     ) else {
         return;
     };
@@ -436,8 +464,14 @@ fn check_warns_about_a_definition_that_never_applies() {
         .find(|l| l.contains("warning:") && l.contains("services.getty.helpLine"))
         .unwrap_or_else(|| panic!("no warning:\n{out}"));
     assert!(warning.contains("crates/hardening/nixos.nix"), "{warning}");
-    assert!(warning.contains("nixos/modules/services/ttys/getty.nix"), "{warning}");
-    assert!(warning.contains("priority 1000") && warning.contains("priority 100 "), "{warning}");
+    assert!(
+        warning.contains("nixos/modules/services/ttys/getty.nix"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("priority 1000") && warning.contains("priority 100 "),
+        "{warning}"
+    );
     assert!(out.contains("Fix: give the definition"), "{out}");
 }
 

@@ -256,3 +256,42 @@ fn seed_without_from_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(stderr(&output).contains("--from"), "{}", stderr(&output));
 }
+
+#[test]
+fn seed_from_a_tar_gz_of_a_tree_resolves_offline() {
+    if !nix_or_skip("seed_from_a_tar_gz_of_a_tree_resolves_offline") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (tree, content) = unique_tree(tmp.path(), "packed");
+    let hash = nar_hash(&tree);
+    let rev = fake_rev();
+    let lock = write_lock(tmp.path(), &rev, &hash);
+    // Packed like ../shared/nix-inputs: one top-level folder.
+    let archive = tmp.path().join("packed.tar.gz");
+    let tar = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(tmp.path())
+        .arg("packed")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+
+    let output = seed(&archive, &lock);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(read_through_fetch_tree(&rev, &hash), content);
+
+    // Not an archive at all: a failure naming the file and the fix.
+    let bogus = tmp.path().join("bogus.tar.gz");
+    std::fs::write(&bogus, "not gzip").unwrap();
+    let output = seed(&bogus, &lock);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("bogus.tar.gz"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stderr(&output).contains("Fix:"), "{}", stderr(&output));
+}

@@ -1,7 +1,7 @@
 //! Module evaluation of the trunk and of the manifest's assertions: a
 //! hand-written `imports` list is checked as strictly as `cargo xtask compose`.
 
-use dominix_testing::dominix_eval::Case;
+use dominix_testing::dominix_eval::{Case, Context};
 use dominix_testing::try_eval;
 use serde_json::{Value, json};
 
@@ -143,4 +143,52 @@ fn a_mkdefault_host_name_wins_over_the_trunk_without_conflict() {
         return;
     };
     assert_eq!(outcome.config["networking.hostName"], "machine");
+}
+
+#[test]
+fn the_greeting_is_nixpkgs_own_branded_by_the_distro_name() {
+    // getty.nix sets the greeting with mkDefault; a second mkDefault in the
+    // trunk conflicted in every real evaluation. The trunk brands it through
+    // `system.nixos.distroName` instead.
+    let Some(outcome) = eval("trunk greeting", Case::default()) else {
+        return;
+    };
+    let greeting = outcome.config["services.getty.greetingLine"]
+        .as_str()
+        .expect("a string");
+    assert!(
+        greeting.starts_with("<<< Welcome to domi-nix "),
+        "{greeting}"
+    );
+}
+
+#[test]
+fn the_vm_login_hint_shows_beside_nixpkgs_help_line() {
+    // In the VM, getty.nix's normal-priority help line and the trunk's hint
+    // merge (a `lines` option keeps only its strongest definitions).
+    let Some(outcome) = eval("trunk vm", Case::default().in_context(Context::Vm)) else {
+        return;
+    };
+    let help = outcome.config["services.getty.helpLine"]
+        .as_str()
+        .expect("lines");
+    assert!(help.contains("log in as `domi`"), "{help}");
+    assert!(help.contains("nixos-help"), "{help}");
+    assert_eq!(outcome.config["services.getty.autologinUser"], "domi");
+    assert!(outcome.drops.is_empty(), "{:?}", outcome.drops);
+}
+
+#[test]
+fn the_trunk_yields_to_the_test_framework_without_conflict() {
+    let case = Case::test_node("hardening", "baseline");
+    let Some(outcome) = eval("trunk in a test node", case) else {
+        return;
+    };
+    assert_eq!(
+        outcome.config["networking.hostName"], "baseline",
+        "the test framework names the node"
+    );
+    // test-instrumentation.nix sets it below mkDefault (1200); the trunk's 1100 wins.
+    assert_eq!(outcome.config["system.stateVersion"], "25.11");
+    assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
 }
