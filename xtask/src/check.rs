@@ -252,6 +252,9 @@ fn deadnix(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier
     Tier::from_problems("deadnix", format!("{} files", files.len()), details)
 }
 
+/// Every branch's VM test, with its nodes' evaluated host names.
+pub(crate) type VmTests = BTreeMap<String, (VmTest, Vec<String>)>;
+
 /// Every feature's module, evaluated alone on the trunk in every context it
 /// is built in (a system and its VM on each supported guest, and every node
 /// of its VM test), plus the trunk alone, in one batched Nix process.
@@ -260,7 +263,7 @@ fn deadnix(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier
 fn module_eval(
     project: &Project,
     catalog: &Catalog,
-) -> (Tier, usize, Option<BTreeMap<String, (VmTest, Vec<String>)>>) {
+) -> (Tier, usize, Option<VmTests>) {
     let evaluator = Evaluator::new(project.root.clone());
     if let Err(reason) = evaluator.preflight() {
         return (Tier::skipped("module-eval", reason.skip_line()), 0, None);
@@ -393,8 +396,8 @@ fn silent_drops(
     applied: &std::collections::BTreeSet<Applied>,
 ) -> Vec<String> {
     let root = format!("{}/", project.root);
-    let mut grouped: BTreeMap<(String, Option<String>, String), (Drop, Vec<String>)> =
-        BTreeMap::new();
+    type Subject = (String, Option<String>, String);
+    let mut grouped: BTreeMap<Subject, (Drop, Vec<String>)> = BTreeMap::new();
     for (case, drop) in drops {
         for file in &drop.files {
             let applies = applied.contains(&Applied {

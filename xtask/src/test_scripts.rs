@@ -3,13 +3,11 @@
 //! pyflakes, with the driver's names and the nodes' Python names as builtins
 //! — so a misspelled node fails here, not on a CI runner an hour later.
 
-use std::collections::BTreeMap;
 
-use dominix_eval::VmTest;
 use xshell::{Shell, cmd};
 
 use crate::Project;
-use crate::check::Tier;
+use crate::check::{Tier, VmTests};
 
 /// The names the NixOS test driver defines for a test script
 /// (nixos/lib/test-driver: `Driver.test_symbols`).
@@ -49,7 +47,7 @@ pub fn python_name(host_name: &str) -> String {
 
 /// `tests`: the branches' VM tests, with each node's evaluated host name
 /// (`None` when module evaluation did not run).
-pub fn tier(project: &Project, tests: Option<&BTreeMap<String, (VmTest, Vec<String>)>>) -> Tier {
+pub fn tier(project: &Project, tests: Option<&VmTests>) -> Tier {
     let Some(tests) = tests else {
         return Tier::skipped(
             "vm-tests",
