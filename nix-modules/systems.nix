@@ -10,7 +10,7 @@
 }: let
   inherit (lib) genAttrs listToAttrs mapAttrs' nameValuePair optionalAttrs;
 
-  modules = config.flake.modules.nixos;
+  modules = config.dominix.modules.nixos;
 
   linuxSystems = ["x86_64-linux" "aarch64-linux"];
 

@@ -1,7 +1,7 @@
 # The hardening branch (dendritic fragment): contributes the NixOS module
-# `flake.modules.nixos.hardening` and its VM test `checks.<system>.hardening`.
+# `dominix.modules.nixos.hardening` and its VM test `checks.<system>.hardening`.
 {config, ...}: {
-  flake.modules.nixos.hardening = ./nixos.nix;
+  dominix.modules.nixos.hardening = ./nixos.nix;
 
   perSystem = {
     pkgs,

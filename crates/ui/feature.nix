@@ -1,8 +1,8 @@
 # The ui branch (dendritic fragment): the domi-nix shell. Contributes the NixOS
-# module `flake.modules.nixos.ui`, the package `domi-nix-shell` and the VM
+# module `dominix.modules.nixos.ui`, the package `domi-nix-shell` and the VM
 # test `checks.<system>.ui`.
 {config, ...}: {
-  flake.modules.nixos.ui = ./nixos.nix;
+  dominix.modules.nixos.ui = ./nixos.nix;
 
   perSystem = {
     pkgs,

@@ -260,10 +260,7 @@ pub(crate) type VmTests = BTreeMap<String, (VmTest, Vec<String>)>;
 /// of its VM test), plus the trunk alone, in one batched Nix process.
 /// Returns the tier, how many features evaluated cleanly, and the VM tests
 /// read on the way (for the test-script tier).
-fn module_eval(
-    project: &Project,
-    catalog: &Catalog,
-) -> (Tier, usize, Option<VmTests>) {
+fn module_eval(project: &Project, catalog: &Catalog) -> (Tier, usize, Option<VmTests>) {
     let evaluator = Evaluator::new(project.root.clone());
     if let Err(reason) = evaluator.preflight() {
         return (Tier::skipped("module-eval", reason.skip_line()), 0, None);

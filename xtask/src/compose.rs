@@ -46,6 +46,12 @@ pub fn run(
 /// Writes a trunk into `out` atomically. A new directory is assembled next to
 /// `out` and renamed into place; an existing one is only touched if it carries
 /// the compose marker.
+///
+/// Rewriting a trunk deletes its `flake.lock`: a lock left by an earlier
+/// `nix build` pins the domi-nix of that day (and, even under
+/// `--override-input domi-nix …`, still supplies that old domi-nix's own
+/// inputs), so a recomposed trunk starts unlocked and builds today's tree
+/// (see `dominix::render::current_input_args`).
 pub fn write_trunk(out: &Utf8Path, flake: &str) -> Result<Utf8PathBuf> {
     let flake_path = out.join("flake.nix");
     if out.exists() {
@@ -55,6 +61,7 @@ pub fn write_trunk(out: &Utf8Path, flake: &str) -> Result<Utf8PathBuf> {
                  Fix: choose another --out, or remove {out} yourself"
             )));
         }
+        remove_lock(out)?;
         fsx::write_atomic(&flake_path, flake)?;
         return Ok(flake_path);
     }
@@ -90,4 +97,16 @@ pub fn write_trunk(out: &Utf8Path, flake: &str) -> Result<Utf8PathBuf> {
         ))
     })?;
     Ok(flake_path)
+}
+
+/// Deletes `out/flake.lock` if there is one.
+fn remove_lock(out: &Utf8Path) -> Result<()> {
+    let lock = out.join("flake.lock");
+    match std::fs::remove_file(&lock) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Failure::new(format!(
+            "cannot delete the stale {lock}: {e}. Fix: delete it yourself (it pins an old domi-nix), then run the command again"
+        ))),
+    }
 }

@@ -217,18 +217,28 @@ impl Xtask {
                 select,
                 out,
                 flake_ref,
-            } => crate::compose::run(project, &select, &out, flake_ref).map(|path| {
-                println!("wrote {path}");
-                // `path:` because a folder inside a git work tree would otherwise
-                // be read as the repository, where the new file is untracked.
-                let dir = std::fs::canonicalize(&out)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|_| out.to_string());
-                println!(
-                    "next: nix --extra-experimental-features 'nix-command flakes' build path:{dir}#packages.{}.vm",
-                    crate::nix::host_system()
-                );
-            }),
+            } => {
+                let reference = flake_ref.clone().unwrap_or_else(|| project.flake_ref());
+                crate::compose::run(project, &select, &out, flake_ref).map(|path| {
+                    println!("wrote {path}");
+                    // `path:` because a folder inside a git work tree would otherwise
+                    // be read as the repository, where the new file is untracked.
+                    let dir = std::fs::canonicalize(&out)
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|_| out.to_string());
+                    // Building today's domi-nix, not the one a lock file pinned.
+                    let mut words = vec![
+                        "nix".to_owned(),
+                        "--extra-experimental-features".to_owned(),
+                        "nix-command flakes".to_owned(),
+                        "build".to_owned(),
+                        format!("path:{dir}#packages.{}.vm", crate::nix::host_system()),
+                    ];
+                    words.extend(dominix::render::current_input_args(&reference));
+                    let line: Vec<String> = words.iter().map(|w| shell_quote(w)).collect();
+                    println!("next: {}", line.join(" "));
+                })
+            }
             Cmd::Check { json } => crate::check::run(project, json),
             Cmd::Seed {
                 inputs,
@@ -270,5 +280,39 @@ impl Xtask {
             Cmd::Fmt { check } => crate::fmt::run(project, check),
             Cmd::Bench { runs } => crate::bench::run(project, runs),
         }
+    }
+}
+
+/// `word` as one POSIX shell word: unchanged when it holds only characters
+/// no shell treats specially, else single-quoted.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && !word.starts_with('#')
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-#".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_quote("build"), "build");
+        assert_eq!(
+            shell_quote("path:/a/b#packages.x86_64-linux.vm"),
+            "path:/a/b#packages.x86_64-linux.vm"
+        );
+        assert_eq!(shell_quote("nix-command flakes"), "'nix-command flakes'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote("a$b"), "'a$b'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("#x"), "'#x'");
     }
 }

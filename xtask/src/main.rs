@@ -10,11 +10,13 @@ mod contract;
 mod flags;
 mod fmt;
 mod fsx;
+mod kvm;
 mod list;
 mod nix;
 mod project;
 mod run;
 mod seed;
+mod test_scripts;
 
 use std::process::ExitCode;
 

@@ -52,10 +52,17 @@ impl Project {
 
     /// How a generated flake refers to this checkout: `git+file://` when it is
     /// a git work tree (only tracked files are copied, never target/), else `path:`.
+    ///
+    /// `shallow=1`: Nix's git fetcher refuses a shallow clone — GitHub's
+    /// default `actions/checkout` depth 1 — unless told (Nix 2.8: "is a
+    /// shallow Git repository, but a non-shallow repository is needed"; later
+    /// versions fail computing `revCount`, NixOS/nix#9820). With it Nix only
+    /// omits `revCount`, which nothing here reads; a full clone works the same.
     pub fn flake_ref(&self) -> String {
         if self.root.join(".git").exists() {
-            format!("git+file://{}", self.root)
+            format!("git+file://{}?shallow=1", url_path(self.root.as_str()))
         } else {
+            // Not percent-encoded: Nix 2.8 does not decode `path:` URLs.
             format!("path:{}", self.root)
         }
     }
@@ -66,5 +73,47 @@ impl Project {
             .map(Utf8PathBuf::from)
             .unwrap_or_else(|_| self.root.join("target"))
             .join("dominix")
+    }
+}
+
+/// `path` as the path of a URL: bytes outside RFC 3986's `pchar` set and `/`
+/// (spaces, `?`, `#`, `%`, non-ASCII…) percent-encoded, so that they stay part
+/// of the path (Nix decodes them again).
+fn url_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_git_checkout_is_referred_to_as_a_possibly_shallow_clone() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let root = Utf8PathBuf::from_path_buf(dir.path().to_owned()).expect("UTF-8");
+        let project = Project { root: root.clone() };
+        assert_eq!(project.flake_ref(), format!("path:{root}"));
+        std::fs::create_dir(root.join(".git")).expect("mkdir .git");
+        assert_eq!(
+            project.flake_ref(),
+            format!("git+file://{}?shallow=1", url_path(root.as_str()))
+        );
+    }
+
+    #[test]
+    fn url_paths_keep_their_characters() {
+        assert_eq!(url_path("/src/domi-nix_1.0"), "/src/domi-nix_1.0");
+        assert_eq!(
+            url_path("/my checkout/a?b#c%d/é"),
+            "/my%20checkout/a%3Fb%23c%25d/%C3%A9"
+        );
     }
 }

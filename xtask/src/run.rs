@@ -10,7 +10,7 @@ use xshell::{Shell, cmd};
 
 use crate::flags::{Emit, Select};
 use crate::nix::{self, NIX_FEATURES, StorePath};
-use crate::{Failure, Project, Result, compose, fsx};
+use crate::{Failure, Project, Result, compose, fsx, kvm};
 
 const HOSTS: [&str; 4] = [
     "x86_64-linux",
@@ -37,9 +37,18 @@ fn shell(project: &Project) -> Result<Shell> {
     Ok(sh)
 }
 
-/// Composes the selection into target/dominix/trunks/<name> and returns the
-/// trunk's flake reference and its guest system.
-fn compose_for(project: &Project, select: &Select, host: Option<&str>) -> Result<(String, System)> {
+/// A trunk composed under target/dominix/trunks.
+struct Trunk {
+    /// The trunk's flake reference, `path:<dir>`.
+    flake: String,
+    /// The domi-nix it imports: this checkout.
+    domi_nix: String,
+}
+
+/// Composes the selection into target/dominix/trunks/<name>-<system>
+/// (deleting a flake.lock an earlier build left there, see
+/// [`compose::write_trunk`]).
+fn compose_for(project: &Project, select: &Select, host: Option<&str>) -> Result<Trunk> {
     let catalog = project.valid_catalog()?;
     let mut selection = select.selection();
     if let (Some(host), None) = (host, selection.system) {
@@ -64,13 +73,44 @@ fn compose_for(project: &Project, select: &Select, host: Option<&str>) -> Result
         .target_dir()
         .join("trunks")
         .join(format!("{name}-{system}"));
+    let domi_nix = project.flake_ref();
     let opts = dominix::RenderOptions {
-        flake_ref: project.flake_ref(),
+        flake_ref: domi_nix.clone(),
         system,
         command: format!("cargo xtask compose {}", select.describe()),
     };
     compose::write_trunk(&dir, &dominix::trunk_flake(&res, &opts))?;
-    Ok((format!("path:{dir}"), system))
+    Ok(Trunk {
+        flake: format!("path:{dir}"),
+        domi_nix,
+    })
+}
+
+/// `nix build --json --no-link <trunk>#<attr> [--dry-run] --override-input
+/// domi-nix <checkout> --no-write-lock-file`: the trunk with today's working
+/// tree, whatever an earlier build locked, on Nix 2.8 and current Nix alike
+/// (why both flags: `dominix::render::current_input_args`). Returns the out paths.
+fn build_trunk(sh: &Shell, trunk: &Trunk, attr: &str, dry_run: bool) -> Result<Vec<StorePath>> {
+    let installable = format!("{}#{attr}", trunk.flake);
+    let dry = dry_run.then_some("--dry-run");
+    let current = dominix::render::current_input_args(&trunk.domi_nix);
+    let stdout = cmd!(
+        sh,
+        "nix --extra-experimental-features {NIX_FEATURES} build --json --no-link {installable} {dry...} {current...}"
+    )
+    .read()
+    .map_err(|e| {
+        Failure::new(format!(
+            "building {installable} failed ({e}); Nix's error is above.\n\
+             Fix: this tier needs full nixpkgs — run it where GitHub and cache.nixos.org are \
+             reachable, or use the offline tiers (`cargo xtask check`). On macOS, configure a \
+             Linux builder (nix-darwin: `nix.linux-builder.enable = true`)."
+        ))
+    })?;
+    if dry_run {
+        return Ok(Vec::new());
+    }
+    nix::out_paths(&stdout)
 }
 
 pub fn build(
@@ -82,14 +122,14 @@ pub fn build(
 ) -> Result<Vec<StorePath>> {
     let host = host.map(str::to_owned).unwrap_or_else(nix::host_system);
     guest_of(&host)?;
-    let (trunk, _) = compose_for(project, select, Some(&host))?;
-    let installable = if toplevel {
-        format!("{trunk}#nixosConfigurations.trunk.config.system.build.toplevel")
+    let trunk = compose_for(project, select, Some(&host))?;
+    let attr = if toplevel {
+        "nixosConfigurations.trunk.config.system.build.toplevel".to_owned()
     } else {
-        format!("{trunk}#packages.{host}.vm")
+        format!("packages.{host}.vm")
     };
     let sh = shell(project)?;
-    let paths = nix::build(&sh, &installable, dry_run)?;
+    let paths = build_trunk(&sh, &trunk, &attr, dry_run)?;
     for path in &paths {
         println!("{}", path.as_str());
     }
@@ -186,8 +226,15 @@ pub fn test(
         .map_err(|e| Failure::new(format!("the interactive driver failed: {e}")))?;
         return Ok(());
     }
+    let probe = kvm::Probe::new(&sh)?;
     let mut failed = Vec::new();
+    let mut skipped = 0;
     for feature in &features {
+        if let Some(skip) = probe.skip(system) {
+            eprintln!("SKIP test {feature} ({system}): {skip}");
+            skipped += 1;
+            continue;
+        }
         let installable = format!("{flake}#checks.{system}.{feature}");
         eprintln!("test {feature} ({system})");
         if let Err(e) = nix::build(&sh, &installable, false) {
@@ -195,8 +242,8 @@ pub fn test(
         }
     }
     println!(
-        "test: {} passed, {} failed",
-        features.len() - failed.len(),
+        "test: {} passed, {} failed, {skipped} skipped",
+        features.len() - failed.len() - skipped,
         failed.len()
     );
     if failed.is_empty() {
@@ -234,6 +281,7 @@ pub fn matrix(
         .unwrap_or_else(|| System::ALL.to_vec());
     let flake = project.flake_ref();
     let sh = shell(project)?;
+    let probe = kvm::Probe::new(&sh)?;
     let mut cells = Vec::new();
     for system in systems {
         for feature in catalog.features().iter().filter(|f| f.supports(system)) {
@@ -241,6 +289,9 @@ pub fn matrix(
             let start = Instant::now();
             let (status, message) = if dry_run {
                 ("listed", String::new())
+            } else if let Some(skip) = probe.skip(system) {
+                eprintln!("SKIP {attr}: {skip}");
+                ("skipped", skip.to_string())
             } else {
                 eprintln!("matrix: building {attr}");
                 match nix::build(&sh, &format!("{flake}#{attr}"), false) {
@@ -260,6 +311,7 @@ pub fn matrix(
     }
     let passed = cells.iter().filter(|c| c.status == "passed").count();
     let failed = cells.iter().filter(|c| c.status == "failed").count();
+    let skipped = cells.iter().filter(|c| c.status == "skipped").count();
     for cell in &cells {
         println!(
             "{:<14} {:<14} {:<7} {:>7.1}s",
@@ -267,7 +319,7 @@ pub fn matrix(
         );
     }
     if let Some(path) = json {
-        let report = serde_json::json!({ "cells": cells, "passed": passed, "failed": failed });
+        let report = serde_json::json!({ "cells": cells, "passed": passed, "failed": failed, "skipped": skipped });
         fsx::write_atomic(path, &serde_json::to_string_pretty(&report)?)?;
     }
     if let Some(path) = junit {
@@ -276,7 +328,7 @@ pub fn matrix(
     if let Some(Emit::Github) = emit {
         emit_github(&cells)?;
     }
-    println!("matrix: {passed} passed, {failed} failed");
+    println!("matrix: {passed} passed, {failed} failed, {skipped} skipped");
     if failed == 0 {
         Ok(())
     } else {
@@ -296,8 +348,12 @@ fn xml_escape(text: &str) -> String {
 
 fn junit_xml(cells: &[Cell]) -> String {
     let failures = cells.iter().filter(|c| c.status == "failed").count();
+    let skipped = cells
+        .iter()
+        .filter(|c| matches!(c.status, "skipped" | "listed"))
+        .count();
     let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"domi-nix matrix\" tests=\"{}\" failures=\"{failures}\">\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"domi-nix matrix\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
         cells.len()
     );
     for cell in cells {
@@ -313,6 +369,10 @@ fn junit_xml(cells: &[Cell]) -> String {
                 xml_escape(&cell.message)
             )),
             "listed" => out.push_str("<skipped message=\"dry run\"/>"),
+            "skipped" => out.push_str(&format!(
+                "<skipped message=\"{}\"/>",
+                xml_escape(&cell.message)
+            )),
             _ => {}
         }
         out.push_str("</testcase>\n");
@@ -331,6 +391,10 @@ fn emit_github(cells: &[Cell]) -> Result<()> {
             .replace('\r', "%0D")
             .replace('\n', "%0A");
         println!("::error title=matrix {}::{message}", cell.attr);
+    }
+    for cell in cells.iter().filter(|c| c.status == "skipped") {
+        let message = cell.message.replace('%', "%25").replace('\n', "%0A");
+        println!("::warning title=matrix {} skipped::{message}", cell.attr);
     }
     if let Ok(summary) = std::env::var("GITHUB_STEP_SUMMARY") {
         let mut table =

@@ -3,7 +3,6 @@
 //! pyflakes, with the driver's names and the nodes' Python names as builtins
 //! — so a misspelled node fails here, not on a CI runner an hour later.
 
-
 use xshell::{Shell, cmd};
 
 use crate::Project;

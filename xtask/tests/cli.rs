@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{have, skip, stderr, stdout, utf8, xtask};
+use common::{copy_tracked, have, root, skip, stderr, stdout, utf8, xtask};
 
 /// The entries of the `imports = [ … ];` block of a trunk flake, comments removed.
 fn imports(flake: &str) -> Vec<String> {
@@ -183,6 +183,187 @@ fn compose_overwrites_its_own_output() {
         .filter(|n| n != "trunk")
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// The `inputs.domi-nix.url` of a trunk flake.
+fn domi_nix_url(flake: &str) -> String {
+    flake
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("inputs.domi-nix.url = "))
+        .unwrap_or_else(|| panic!("no domi-nix input in:\n{flake}"))
+        .trim_end_matches(';')
+        .trim_matches('"')
+        .to_owned()
+}
+
+#[test]
+fn recomposing_deletes_the_lock_of_an_earlier_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("trunk");
+    let first = compose("ui", &out);
+    assert!(first.status.success(), "{}", stderr(&first));
+    // A plain `nix build` of the trunk pins domi-nix here; the next compose
+    // must not let that pin outlive it.
+    std::fs::write(out.join("flake.lock"), "{\"version\": 7}\n").unwrap();
+    let second = compose("ui", &out);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        !out.join("flake.lock").exists(),
+        "the stale flake.lock is deleted"
+    );
+    assert!(out.join("flake.nix").is_file() && out.join(".domi-nix-trunk").is_file());
+}
+
+#[test]
+fn compose_refers_to_a_git_checkout_as_a_possibly_shallow_clone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("trunk");
+    let output = compose("hardening", &out);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let url = domi_nix_url(&std::fs::read_to_string(out.join("flake.nix")).unwrap());
+    if root().join(".git").exists() {
+        assert!(
+            url.starts_with("git+file:///") && url.ends_with("?shallow=1"),
+            "{url}"
+        );
+    } else {
+        assert!(url.starts_with("path:/"), "{url}");
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=domi-nix test",
+            "-c",
+            "user.email=test@domi-nix.invalid",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {}", stderr(&output));
+}
+
+/// A domi-nix flake standing in for the real one: no inputs, and a `vm`
+/// derivation whose name says which revision it came from.
+fn fake_domi_nix_flake(revision: &str) -> String {
+    format!(
+        r#"{{
+  outputs = _: {{
+    nixosModules = {{
+      trunk = {{}};
+      hardening = {{}};
+      ui = {{}};
+    }};
+    lib.mkTrunkFlake = {{system, imports}}: {{
+      packages.x86_64-linux.vm = derivation {{
+        name = "domi-nix-e2e-{revision}";
+        inherit system;
+        builder = "/bin/sh";
+        args = ["-c" "exit 1"];
+      }};
+    }};
+  }};
+}}
+"#
+    )
+}
+
+/// Real Nix, no network: `cargo xtask build --dry-run` works in a depth-1
+/// clone (GitHub's default checkout), and after a plain `nix build` of the
+/// composed trunk locked domi-nix, the next `cargo xtask build` still builds
+/// the new revision.
+#[test]
+fn build_works_in_a_shallow_clone_and_never_builds_a_stale_domi_nix() {
+    if !have("nix") || !have("git") {
+        skip(
+            "SKIP nix-build: `nix` or `git` is not on PATH — install Nix ≥ 2.8 and git to run the shallow-clone test",
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let origin = tmp.path().join("origin");
+    if copy_tracked(&origin).is_none() {
+        skip("SKIP nix-build: this checkout is not a git work tree — run the tests in a git clone");
+        return;
+    }
+    std::fs::write(origin.join("flake.nix"), fake_domi_nix_flake("one")).unwrap();
+    let _ = std::fs::remove_file(origin.join("flake.lock"));
+    git(&origin, &["init", "-q"]);
+    git(&origin, &["add", "-A"]);
+    git(&origin, &["commit", "-q", "-m", "one"]);
+    let clone = tmp.path().join("clone");
+    let url = format!("file://{}", utf8(&origin));
+    git(
+        tmp.path(),
+        &["clone", "-q", "--depth", "1", &url, utf8(&clone)],
+    );
+
+    let target = tmp.path().join("target");
+    let build = || {
+        let mut cmd = xtask();
+        cmd.env("DOMINIX_ROOT", &clone)
+            .env("CARGO_TARGET_DIR", &target)
+            // Tests run in parallel and the per-user eval cache is one SQLite
+            // file; a dry run would ask binary caches about the fake `vm`.
+            .env("NIX_CONFIG", "eval-cache = false\nsubstituters =")
+            .args([
+                "build",
+                "--features",
+                "hardening",
+                "--host",
+                "x86_64-linux",
+                "--dry-run",
+            ])
+            .output()
+            .unwrap()
+    };
+    let first = build();
+    assert!(
+        first.status.success() && stderr(&first).contains("domi-nix-e2e-one"),
+        "a depth-1 clone must build:\n{}",
+        stderr(&first)
+    );
+
+    // What the `next:` command of `compose` does by hand: lock domi-nix.
+    let trunk = target.join("dominix/trunks/hardening-x86_64-linux");
+    let plain = std::process::Command::new("nix")
+        .args([
+            "--extra-experimental-features",
+            "nix-command flakes",
+            "build",
+            "--dry-run",
+            "--option",
+            "eval-cache",
+            "false",
+            "--option",
+            "substituters",
+            "",
+        ])
+        .arg(format!("path:{}#packages.x86_64-linux.vm", utf8(&trunk)))
+        .output()
+        .unwrap();
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert!(
+        trunk.join("flake.lock").is_file(),
+        "a plain build locks domi-nix"
+    );
+
+    std::fs::write(clone.join("flake.nix"), fake_domi_nix_flake("two")).unwrap();
+    git(&clone, &["commit", "-q", "-a", "-m", "two"]);
+    let second = build();
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("domi-nix-e2e-two")
+            && !stderr(&second).contains("domi-nix-e2e-one"),
+        "the second build must use the new revision:\n{}",
+        stderr(&second)
+    );
 }
 
 #[test]

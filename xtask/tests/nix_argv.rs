@@ -78,7 +78,10 @@ exit 0
         let mut cmd = xtask();
         let path = std::env::var("PATH").unwrap_or_default();
         cmd.env("PATH", format!("{}:{path}", utf8(self.bin.path())))
-            .env("CARGO_TARGET_DIR", self.target.path());
+            .env("CARGO_TARGET_DIR", self.target.path())
+            // VM tests run here whatever /dev/kvm says: the recorded argv,
+            // not the KVM probe, is under test (tests/matrix.rs tests that).
+            .env("DOMINIX_KVM", "1");
         cmd
     }
 
@@ -127,14 +130,49 @@ fn build_argv(installable: &str, dry_run: bool) -> Vec<String> {
     argv
 }
 
-/// How xtask refers to this checkout.
+/// `build_argv` for a composed trunk: today's domi-nix, no lock written.
+fn trunk_build_argv(installable: &str, dry_run: bool) -> Vec<String> {
+    let mut argv = build_argv(installable, dry_run);
+    argv.extend([
+        "--override-input".to_owned(),
+        "domi-nix".to_owned(),
+        repo_ref(),
+        "--no-write-lock-file".to_owned(),
+    ]);
+    argv
+}
+
+/// How xtask refers to this checkout: a git checkout as a possibly shallow
+/// clone (`shallow=1`), its path percent-encoded.
 fn repo_ref() -> String {
     let root = root();
     if root.join(".git").exists() {
-        format!("git+file://{}", utf8(&root))
+        let mut path = String::new();
+        for byte in utf8(&root).bytes() {
+            if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&byte) {
+                path.push(char::from(byte));
+            } else {
+                path.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        format!("git+file://{path}?shallow=1")
     } else {
         format!("path:{}", utf8(&root))
     }
+}
+
+/// The `inputs.domi-nix.url` of a composed trunk.
+fn trunk_domi_nix_url(trunk: &Path) -> String {
+    let flake = std::fs::read_to_string(trunk.join("flake.nix")).unwrap();
+    let line = flake
+        .lines()
+        .find(|l| l.trim_start().starts_with("inputs.domi-nix.url = "))
+        .unwrap_or_else(|| panic!("no domi-nix input in:\n{flake}"));
+    line.trim()
+        .trim_start_matches("inputs.domi-nix.url = ")
+        .trim_end_matches(';')
+        .trim_matches('"')
+        .to_owned()
 }
 
 fn sorted_imports(trunk: &Path) -> Vec<String> {
@@ -187,7 +225,7 @@ fn build_composes_the_trunk_and_prints_the_out_path() {
 
     let trunk = fake.trunk("hardening+ui-x86_64-linux");
     let installable = format!("path:{}#packages.x86_64-linux.vm", utf8(&trunk));
-    assert_eq!(fake.only_call(), build_argv(&installable, false));
+    assert_eq!(fake.only_call(), trunk_build_argv(&installable, false));
     assert_eq!(sorted_imports(&trunk), ["m.hardening", "m.trunk", "m.ui"]);
     assert_eq!(trunk_system(&trunk), "x86_64-linux");
     assert!(trunk.join(".domi-nix-trunk").is_file());
@@ -214,7 +252,7 @@ fn build_toplevel_uses_the_nixos_configuration() {
         "path:{}#nixosConfigurations.trunk.config.system.build.toplevel",
         utf8(&trunk)
     );
-    assert_eq!(fake.only_call(), build_argv(&installable, false));
+    assert_eq!(fake.only_call(), trunk_build_argv(&installable, false));
 }
 
 #[test]
@@ -237,7 +275,7 @@ fn build_minimal_dry_run_for_a_darwin_host_uses_an_aarch64_linux_guest() {
 
     let trunk = fake.trunk("minimal-aarch64-linux");
     let installable = format!("path:{}#packages.aarch64-darwin.vm", utf8(&trunk));
-    assert_eq!(fake.only_call(), build_argv(&installable, true));
+    assert_eq!(fake.only_call(), trunk_build_argv(&installable, true));
     assert_eq!(trunk_system(&trunk), "aarch64-linux");
     assert_eq!(sorted_imports(&trunk), ["m.trunk"]);
 }
@@ -289,7 +327,106 @@ fn vm_builds_then_names_the_bin_dir_it_cannot_read() {
 
     let trunk = fake.trunk("hardening+ui-x86_64-linux");
     let installable = format!("path:{}#packages.x86_64-linux.vm", utf8(&trunk));
-    assert_eq!(fake.only_call(), build_argv(&installable, false));
+    assert_eq!(fake.only_call(), trunk_build_argv(&installable, false));
+}
+
+#[test]
+fn build_and_vm_build_today_s_domi_nix_and_write_no_lock() {
+    for command in ["build", "vm"] {
+        let fake = FakeNix::new(None);
+        let output = fake
+            .xtask()
+            .args([command, "--features", "ui", "--host", "x86_64-linux"])
+            .output()
+            .unwrap();
+        assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+        let argv = fake.only_call();
+        let at = argv
+            .iter()
+            .position(|a| a == "--override-input")
+            .unwrap_or_else(|| panic!("{command}: no --override-input in {argv:?}"));
+        assert_eq!(
+            argv[at + 1..at + 3],
+            ["domi-nix".to_owned(), repo_ref()],
+            "{command}: {argv:?}"
+        );
+        assert!(
+            argv.iter().any(|a| a == "--no-write-lock-file"),
+            "{command}: {argv:?}"
+        );
+        let trunk = fake.trunk("ui-x86_64-linux");
+        assert_eq!(trunk_domi_nix_url(&trunk), repo_ref());
+        assert!(
+            !trunk.join("flake.lock").exists(),
+            "{command} leaves no lock"
+        );
+    }
+}
+
+#[test]
+fn a_stale_lock_in_a_previously_composed_trunk_is_not_used() {
+    let fake = FakeNix::new(None);
+    let build = || {
+        fake.xtask()
+            .args(["build", "--features", "hardening", "--host", "x86_64-linux"])
+            .output()
+            .unwrap()
+    };
+    let first = build();
+    assert!(first.status.success(), "{}", stderr(&first));
+    // What a plain `nix build` of the trunk leaves behind: domi-nix pinned
+    // at the revision of that day.
+    let trunk = fake.trunk("hardening-x86_64-linux");
+    let stale = r#"{"nodes":{"domi-nix":{"locked":{"lastModified":1,"narHash":"sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","rev":"0000000000000000000000000000000000000000","type":"git","url":"file:///old/domi-nix"},"original":{"type":"git","url":"file:///old/domi-nix"}},"root":{"inputs":{"domi-nix":"domi-nix"}}},"root":"root","version":7}"#;
+    std::fs::write(trunk.join("flake.lock"), stale).unwrap();
+
+    let second = build();
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        !trunk.join("flake.lock").exists(),
+        "the stale lock must be gone before nix runs"
+    );
+    let installable = format!("path:{}#packages.x86_64-linux.vm", utf8(&trunk));
+    for argv in fake.calls() {
+        assert_eq!(argv, trunk_build_argv(&installable, false));
+    }
+    assert_eq!(fake.calls().len(), 2);
+}
+
+#[test]
+fn the_checkout_is_referred_to_as_a_possibly_shallow_clone() {
+    if !root().join(".git").exists() {
+        common::skip(
+            "SKIP shallow-ref: this checkout is not a git work tree, so it is referred to as path: — run the tests in a git clone",
+        );
+        return;
+    }
+    let fake = FakeNix::new(None);
+    let output = fake
+        .xtask()
+        .args(["build", "--features", "ui", "--host", "x86_64-linux"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let url = trunk_domi_nix_url(&fake.trunk("ui-x86_64-linux"));
+    assert!(
+        url.starts_with("git+file:///") && url.ends_with("?shallow=1"),
+        "{url}"
+    );
+
+    let fake = FakeNix::new(None);
+    let output = fake
+        .xtask()
+        .args(["test", "hardening", "--system", "x86_64-linux"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let argv = fake.only_call();
+    assert!(
+        argv[5].starts_with("git+file:///")
+            && argv[5].ends_with("?shallow=1#checks.x86_64-linux.hardening"),
+        "{argv:?}"
+    );
 }
 
 #[test]

@@ -6,6 +6,34 @@ use crate::meta::System;
 use crate::nix::{attr_name, comment, string_literal};
 use crate::resolve::{Reason, Resolution};
 
+/// The name of the trunk flake's input that is domi-nix itself (as
+/// [`trunk_flake`] spells it).
+pub const DOMI_NIX_INPUT: &str = "domi-nix";
+
+/// Arguments for `nix build` (or `nix run`) of a trunk flake that make it use
+/// the domi-nix at `flake_ref` as it is now, not as a `flake.lock` next to
+/// the trunk pinned it at an earlier build: `--override-input domi-nix
+/// <flake_ref> --no-write-lock-file`.
+///
+/// Nix locks the input at the first build and then reuses that lock (Nix 2.8,
+/// even for a dirty git tree: it matches the store path by NAR hash), so
+/// later builds silently use the old tree; Nix >= 2.21 instead refuses a lock
+/// with a dirty git input (NixOS/nix#10815). `--override-input` fetches the
+/// input afresh on every version, and is what Nix's maintainers recommend for
+/// local, unlocked inputs (NixOS/nix#12022); `--no-write-lock-file` keeps
+/// Nix from writing a new lock (Nix 2.8's `--override-input` implies it;
+/// said explicitly for every version). An existing lock must still go: it
+/// keeps supplying the overridden input's own inputs (nixpkgs) from the old
+/// tree — `cargo xtask compose` deletes it.
+pub fn current_input_args(flake_ref: &str) -> [String; 4] {
+    [
+        "--override-input".to_owned(),
+        DOMI_NIX_INPUT.to_owned(),
+        flake_ref.to_owned(),
+        "--no-write-lock-file".to_owned(),
+    ]
+}
+
 /// How to render a trunk flake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderOptions {
@@ -37,6 +65,10 @@ pub fn trunk_flake(res: &Resolution, opts: &RenderOptions) -> String {
         "# This is a domi-nix trunk: the central configuration plus the branches below.\n\
          # Attach or detach a branch by editing `imports`; the domi-nix assertions\n\
          # re-check `requires` and `conflicts` at evaluation time.\n\
+         # A plain `nix build` pins `domi-nix` in a flake.lock here at its first build\n\
+         # and keeps using that tree. `cargo xtask build`/`vm` build today's domi-nix:\n\
+         # they delete flake.lock and pass `--no-write-lock-file --override-input\n\
+         # domi-nix <the url below>`.\n\
          {\n",
     );
     let _ = writeln!(out, "  description = {};", string_literal(&description));
@@ -67,4 +99,43 @@ pub fn trunk_flake(res: &Resolution, opts: &RenderOptions) -> String {
     }
     out.push_str("      ];\n    };\n}\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_input_the_arguments_override_is_the_one_rendered() {
+        let opts = RenderOptions {
+            flake_ref: "git+file:///src/domi-nix?shallow=1".into(),
+            system: System::X86_64Linux,
+            command: "test".into(),
+        };
+        let trunk_alone = Resolution {
+            features: Vec::new(),
+            systems: System::ALL.to_vec(),
+            system: None,
+        };
+        let flake = trunk_flake(&trunk_alone, &opts);
+        assert!(
+            flake.contains(&format!(
+                "inputs.{DOMI_NIX_INPUT}.url = \"git+file:///src/domi-nix?shallow=1\";"
+            )),
+            "{flake}"
+        );
+        assert!(
+            flake.contains(&format!("outputs = {{{DOMI_NIX_INPUT}, ...}}")),
+            "{flake}"
+        );
+        assert_eq!(
+            current_input_args("path:/src/domi-nix"),
+            [
+                "--override-input",
+                "domi-nix",
+                "path:/src/domi-nix",
+                "--no-write-lock-file"
+            ]
+        );
+    }
 }

@@ -8,9 +8,11 @@ use std::io::Write as _;
 
 use camino::Utf8PathBuf;
 use common::{With, feature, world};
+use dominix::render::{DOMI_NIX_INPUT, current_input_args};
 use dominix::{Catalog, Profile, RenderOptions, Selection, System, trunk_flake};
 
-const FLAKE_REF: &str = "git+file:///src/domi-nix";
+/// What `cargo xtask` passes for a git checkout (`shallow=1`: depth-1 clones work).
+const FLAKE_REF: &str = "git+file:///src/domi-nix?shallow=1";
 
 fn golden_dir() -> Utf8PathBuf {
     Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -114,6 +116,31 @@ fn unusual_names_are_quoted() {
     golden(
         "quoted-names.nix",
         &trunk_flake(&res, &opts("cargo xtask compose --features 9lives")),
+    );
+}
+
+#[test]
+fn the_trunk_says_how_to_build_today_s_domi_nix() {
+    let res = world()
+        .resolve(&Selection::features(["hardening"]))
+        .unwrap();
+    let flake = trunk_flake(&res, &opts("cargo xtask compose --features hardening"));
+    let header: String = flake
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches('#').trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let [override_input, input, _, no_write] = current_input_args(FLAKE_REF);
+    assert!(
+        header.contains("flake.lock")
+            && header.contains(&format!("{override_input} {input} <the url below>"))
+            && header.contains(&no_write),
+        "{header}"
+    );
+    assert!(
+        flake.contains(&format!("inputs.{DOMI_NIX_INPUT}.url = \"{FLAKE_REF}\";")),
+        "{flake}"
     );
 }
 

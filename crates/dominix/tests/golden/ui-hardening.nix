@@ -2,10 +2,14 @@
 # This is a domi-nix trunk: the central configuration plus the branches below.
 # Attach or detach a branch by editing `imports`; the domi-nix assertions
 # re-check `requires` and `conflicts` at evaluation time.
+# A plain `nix build` pins `domi-nix` in a flake.lock here at its first build
+# and keeps using that tree. `cargo xtask build`/`vm` build today's domi-nix:
+# they delete flake.lock and pass `--no-write-lock-file --override-input
+# domi-nix <the url below>`.
 {
   description = "domi-nix trunk: hardening, ui";
 
-  inputs.domi-nix.url = "git+file:///src/domi-nix";
+  inputs.domi-nix.url = "git+file:///src/domi-nix?shallow=1";
 
   outputs = {domi-nix, ...}: let
     m = domi-nix.nixosModules;

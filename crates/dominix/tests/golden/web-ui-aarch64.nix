@@ -2,6 +2,10 @@
 # This is a domi-nix trunk: the central configuration plus the branches below.
 # Attach or detach a branch by editing `imports`; the domi-nix assertions
 # re-check `requires` and `conflicts` at evaluation time.
+# A plain `nix build` pins `domi-nix` in a flake.lock here at its first build
+# and keeps using that tree. `cargo xtask build`/`vm` build today's domi-nix:
+# they delete flake.lock and pass `--no-write-lock-file --override-input
+# domi-nix <the url below>`.
 {
   description = "domi-nix trunk: base, hardening, net, ui, web";
 

@@ -1,0 +1,459 @@
+//! `matrix` and `test` on hosts that cannot run every VM test: a cell that
+//! needs KVM the host (or its builders) cannot give is reported skipped, with
+//! its reason and fix, never failed. A recording `nix` put first on PATH
+//! answers `nix show-config --json` with a chosen configuration; `DOMINIX_KVM=0`
+//! hides the real `/dev/kvm` of the machine running the tests.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use assert_cmd::Command;
+use common::{features, stderr, stdout, utf8, xtask};
+use tempfile::TempDir;
+
+/// 32 characters of Nix's base32 alphabet (no e, o, u, t).
+const HASH: &str = "0123456789abcdfghijklmnpqrsvwxyz";
+/// Separates the arguments of one recorded call (ASCII unit separator).
+const SEP: char = '\u{1f}';
+
+/// A recording `nix` whose `show-config --json` answers `config` (or fails
+/// when `None`), and whose `build --json` answers a fake out path, or fails
+/// when an argument contains `fail`.
+struct FakeNix {
+    bin: TempDir,
+    target: TempDir,
+}
+
+impl FakeNix {
+    fn new(config: Option<&str>, fail: Option<&str>) -> FakeNix {
+        let bin = tempfile::tempdir().unwrap();
+        let target = tempfile::tempdir().unwrap();
+        let log = bin.path().join("nix.log");
+        let config_file = bin.path().join("show-config.json");
+        if let Some(config) = config {
+            std::fs::write(&config_file, config).unwrap();
+        }
+        let script = format!(
+            r#"#!/bin/sh
+# Recording nix for the xtask tests: one line per call, arguments separated by US.
+for a in "$@"; do printf '%s\037' "$a"; done >> '{log}'
+printf '\n' >> '{log}'
+fail='{fail}'
+build=0; json=0; dry=0; config=0
+for a in "$@"; do
+  case "$a" in
+    build) build=1 ;;
+    --json) json=1 ;;
+    --dry-run) dry=1 ;;
+    show-config|config) config=1 ;;
+  esac
+  if [ -n "$fail" ]; then
+    case "$a" in *"$fail"*) echo "error: fake nix fails $a" >&2; exit 1 ;; esac
+  fi
+done
+if [ $config = 1 ]; then
+  [ -f '{config_file}' ] || {{ echo "error: fake nix has no configuration" >&2; exit 1; }}
+  cat '{config_file}'
+  exit 0
+fi
+if [ $build = 1 ] && [ $json = 1 ] && [ $dry = 0 ]; then
+  printf '[{{"drvPath":"/nix/store/{HASH}-x.drv","outputs":{{"out":"/nix/store/{HASH}-fake"}}}}]\n'
+fi
+exit 0
+"#,
+            log = utf8(&log),
+            fail = fail.unwrap_or(""),
+            config_file = utf8(&config_file),
+        );
+        // Installed by a child process, so no writable descriptor of the
+        // executable leaks into a concurrently forked process (ETXTBSY).
+        let draft = bin.path().join("nix.draft");
+        std::fs::write(&draft, script).unwrap();
+        let status = std::process::Command::new("install")
+            .args(["-m", "755"])
+            .arg(&draft)
+            .arg(bin.path().join("nix"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot install the fake nix");
+        FakeNix { bin, target }
+    }
+
+    /// `xtask` with the fake first on PATH and `DOMINIX_KVM` set to `kvm`.
+    fn xtask(&self, kvm: &str) -> Command {
+        let mut cmd = xtask();
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.env("PATH", format!("{}:{path}", utf8(self.bin.path())))
+            .env("CARGO_TARGET_DIR", self.target.path())
+            .env("DOMINIX_KVM", kvm)
+            .env_remove("GITHUB_STEP_SUMMARY");
+        cmd
+    }
+
+    fn calls(&self) -> Vec<Vec<String>> {
+        let Ok(log) = std::fs::read_to_string(self.bin.path().join("nix.log")) else {
+            return Vec::new();
+        };
+        log.lines()
+            .map(|line| {
+                line.strip_suffix(SEP)
+                    .unwrap_or(line)
+                    .split(SEP)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The attributes (after `#`) of the installables of the recorded
+    /// `nix build` calls, sorted. How the repository itself is referred to
+    /// is nix_argv.rs's business.
+    fn built(&self) -> Vec<String> {
+        let mut built: Vec<String> = self
+            .calls()
+            .into_iter()
+            .filter(|argv| argv.get(2).is_some_and(|a| a == "build"))
+            .map(|argv| {
+                let installable = &argv[5];
+                installable
+                    .split_once('#')
+                    .map_or(installable.as_str(), |(_, attr)| attr)
+                    .to_owned()
+            })
+            .collect();
+        built.sort();
+        built
+    }
+
+    /// How many times Nix's configuration was asked for.
+    fn config_queries(&self) -> usize {
+        self.calls()
+            .iter()
+            .filter(|argv| argv.iter().any(|a| a == "show-config" || a == "config"))
+            .count()
+    }
+}
+
+/// Nix 2.8's `show-config --json` shape, with the settings the probe reads.
+fn nix_config(system: &str, features: &[&str], extra: &[&str], builders: &str) -> String {
+    serde_json::json!({
+        "system": { "value": system, "defaultValue": system },
+        "system-features": { "value": features },
+        "extra-platforms": { "value": extra },
+        "builders": { "value": builders },
+        "max-jobs": { "value": 1 },
+    })
+    .to_string()
+}
+
+/// An x86_64-linux host without KVM (Nix leaves `kvm` out of its features).
+fn x86_64_without_kvm() -> String {
+    nix_config(
+        "x86_64-linux",
+        &["benchmark", "big-parallel", "nixos-test"],
+        &["i686-linux"],
+        "",
+    )
+}
+
+/// An x86_64-linux host with KVM (as Nix reports when /dev/kvm is usable).
+fn x86_64_with_kvm(builders: &str) -> String {
+    nix_config(
+        "x86_64-linux",
+        &["benchmark", "big-parallel", "kvm", "nixos-test"],
+        &["i686-linux"],
+        builders,
+    )
+}
+
+fn features_of(system: &str) -> Vec<String> {
+    let mut names: Vec<String> = features()
+        .into_iter()
+        .filter(|(_, systems)| systems.iter().any(|s| s == system))
+        .map(|(name, _)| name)
+        .collect();
+    names.sort();
+    names
+}
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn cells(report: &serde_json::Value) -> &Vec<serde_json::Value> {
+    report["cells"].as_array().unwrap()
+}
+
+#[test]
+fn without_kvm_every_cell_is_skipped_and_the_matrix_exits_0() {
+    let fake = FakeNix::new(Some(&x86_64_without_kvm()), None);
+    let reports = tempfile::tempdir().unwrap();
+    let json = reports.path().join("report.json");
+    let junit = reports.path().join("junit.xml");
+    let output = fake
+        .xtask("0")
+        .args(["matrix", "--json", utf8(&json), "--junit", utf8(&junit)])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let total = features_of("x86_64-linux").len() + features_of("aarch64-linux").len();
+    assert!(
+        stdout(&output).contains(&format!("matrix: 0 passed, 0 failed, {total} skipped")),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        fake.built().is_empty(),
+        "nothing is built: {:?}",
+        fake.calls()
+    );
+    assert_eq!(
+        fake.config_queries(),
+        1,
+        "Nix is asked once: {:?}",
+        fake.calls()
+    );
+
+    let report = read_json(&json);
+    assert_eq!(cells(&report).len(), total, "{report}");
+    assert_eq!(
+        (
+            report["passed"].as_u64(),
+            report["failed"].as_u64(),
+            report["skipped"].as_u64()
+        ),
+        (Some(0), Some(0), Some(total as u64)),
+        "{report}"
+    );
+    for cell in cells(&report) {
+        assert_eq!(cell["status"], "skipped", "{cell}");
+        let message = cell["message"].as_str().unwrap();
+        let system = cell["system"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("{system} VM tests need")),
+            "{message}"
+        );
+        assert!(message.contains("kvm"), "{message}");
+        assert!(message.contains("Fix:"), "{message}");
+    }
+    let x86 = cells(&report)
+        .iter()
+        .find(|c| c["system"] == "x86_64-linux")
+        .unwrap();
+    assert!(
+        x86["message"]
+            .as_str()
+            .unwrap()
+            .contains("this host has no usable /dev/kvm"),
+        "{x86}"
+    );
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(&format!(
+            "tests=\"{total}\" failures=\"0\" skipped=\"{total}\""
+        )),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<skipped message=\"").count(), total, "{xml}");
+    assert!(!xml.contains("<failure"), "{xml}");
+    assert!(
+        xml.contains("<skipped message=\"aarch64-linux VM tests need"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn aarch64_cells_on_an_x86_64_host_are_skipped_while_x86_64_cells_run() {
+    let fake = FakeNix::new(Some(&x86_64_with_kvm("")), None);
+    let reports = tempfile::tempdir().unwrap();
+    let json = reports.path().join("report.json");
+    let output = fake
+        .xtask("0")
+        .args(["matrix", "--json", utf8(&json)])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let x86 = features_of("x86_64-linux");
+    let arm = features_of("aarch64-linux");
+    let want: Vec<String> = x86
+        .iter()
+        .map(|f| format!("checks.x86_64-linux.{f}"))
+        .collect();
+    assert_eq!(fake.built(), want, "only x86_64-linux cells are built");
+    assert!(
+        stdout(&output).contains(&format!(
+            "matrix: {} passed, 0 failed, {} skipped",
+            x86.len(),
+            arm.len()
+        )),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains("SKIP checks.aarch64-linux."),
+        "a visible SKIP line: {}",
+        stderr(&output)
+    );
+
+    let report = read_json(&json);
+    for cell in cells(&report) {
+        if cell["system"] == "aarch64-linux" {
+            assert_eq!(cell["status"], "skipped", "{cell}");
+            let message = cell["message"].as_str().unwrap();
+            assert!(message.contains("this host is x86_64-linux"), "{message}");
+            assert!(message.contains("extra-platforms: i686-linux"), "{message}");
+            assert!(
+                message.contains("builders = ssh://<host> aarch64-linux"),
+                "the fix names a remote builder: {message}"
+            );
+        } else {
+            assert_eq!(cell["status"], "passed", "{cell}");
+        }
+    }
+}
+
+#[test]
+fn a_remote_builder_with_kvm_runs_the_aarch64_cells() {
+    let config =
+        x86_64_with_kvm("ssh://arm-builder aarch64-linux - 4 1 kvm,nixos-test,big-parallel");
+    let fake = FakeNix::new(Some(&config), None);
+    let output = fake
+        .xtask("0")
+        .args(["matrix", "--system", "aarch64-linux"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let want: Vec<String> = features_of("aarch64-linux")
+        .iter()
+        .map(|f| format!("checks.aarch64-linux.{f}"))
+        .collect();
+    assert_eq!(fake.built(), want);
+    assert!(
+        stdout(&output).contains(" 0 failed, 0 skipped"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_failed_cell_among_skipped_ones_still_exits_1() {
+    let fake = FakeNix::new(
+        Some(&x86_64_with_kvm("")),
+        Some("#checks.x86_64-linux.hardening"),
+    );
+    let output = fake.xtask("0").arg("matrix").output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let arm = features_of("aarch64-linux").len();
+    let passed = features_of("x86_64-linux").len() - 1;
+    assert!(
+        stdout(&output).contains(&format!("matrix: {passed} passed, 1 failed, {arm} skipped")),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn test_skips_a_feature_the_host_cannot_run_and_exits_0() {
+    let fake = FakeNix::new(Some(&x86_64_without_kvm()), None);
+    let output = fake
+        .xtask("0")
+        .args(["test", "ui", "--system", "aarch64-linux"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("test: 0 passed, 0 failed, 1 skipped"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains("SKIP test ui (aarch64-linux): aarch64-linux VM tests need"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(fake.built().is_empty(), "{:?}", fake.calls());
+}
+
+#[test]
+fn dominix_kvm_1_attempts_every_cell_without_asking_nix() {
+    let fake = FakeNix::new(Some(&x86_64_without_kvm()), None);
+    let output = fake
+        .xtask("1")
+        .args(["test", "ui", "--system", "aarch64-linux"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(fake.config_queries(), 0, "{:?}", fake.calls());
+    assert_eq!(fake.built(), ["checks.aarch64-linux.ui"]);
+    assert!(
+        stdout(&output).contains("test: 1 passed, 0 failed, 0 skipped"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn an_unreadable_nix_configuration_lets_nix_decide() {
+    // Neither `nix show-config` nor `nix config show` answers: the cell is
+    // attempted (Nix then reports whether it can build it), with a note.
+    let fake = FakeNix::new(None, None);
+    let output = fake
+        .xtask("0")
+        .args(["test", "hardening", "--system", "aarch64-linux"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(fake.config_queries(), 2, "{:?}", fake.calls());
+    assert_eq!(fake.built(), ["checks.aarch64-linux.hardening"]);
+    assert!(
+        stderr(&output).contains("cannot read Nix's configuration"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn github_annotations_and_summary_show_skipped_cells() {
+    let fake = FakeNix::new(Some(&x86_64_without_kvm()), None);
+    let reports = tempfile::tempdir().unwrap();
+    let summary = reports.path().join("summary.md");
+    let output = fake
+        .xtask("0")
+        .args(["matrix", "--system", "aarch64-linux", "--emit", "github"])
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    for feature in features_of("aarch64-linux") {
+        let annotation =
+            format!("::warning title=matrix checks.aarch64-linux.{feature} skipped::aarch64-linux");
+        assert!(stdout(&output).contains(&annotation), "{}", stdout(&output));
+        assert!(
+            std::fs::read_to_string(&summary)
+                .unwrap()
+                .contains(&format!("| aarch64-linux | {feature} | skipped |")),
+            "step summary"
+        );
+    }
+    assert!(!stdout(&output).contains("::error"), "{}", stdout(&output));
+}
+
+#[test]
+fn an_unknown_dominix_kvm_value_is_a_usage_error() {
+    let fake = FakeNix::new(Some(&x86_64_without_kvm()), None);
+    let output = fake
+        .xtask("yes")
+        .args(["matrix", "--system", "aarch64-linux"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("DOMINIX_KVM=1"),
+        "the error names the fix: {}",
+        stderr(&output)
+    );
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
