@@ -41,7 +41,9 @@ pub fn verify(project: &Project, nixpkgs: Option<Utf8PathBuf>) -> Result<()> {
         )));
     }
     let verify = project.root.join("nix-modules/contract/verify.nix");
-    eprintln!("evaluating the real NixOS option declarations of {nixpkgs} …");
+    eprintln!(
+        "evaluating the real NixOS option declarations and definitions (system, vm, test) of {nixpkgs} …"
+    );
     let mut real = evaluator.eval_json_file(&verify, &[("nixpkgs", nixpkgs.as_str())])?;
     // verify.nix also describes the contract with nixpkgs' own lib, so type
     // descriptions on both sides come from one lib version; the pinned

@@ -1,7 +1,8 @@
 //! `cargo xtask contract verify` end to end — verify.nix, the xtask and the
 //! comparison — against synthetic "nixpkgs" trees: nixpkgs' real `lib` (the
-//! pinned nixpkgs-lib) plus an `eval-config.nix` that declares the contract's
-//! options from a copy of nix-modules/contract, so one copy can differ.
+//! pinned nixpkgs-lib) plus a copy of the contract's `nixos/` tree (it mirrors
+//! nixpkgs' layout) and small `eval-config.nix`, `nixos/lib/default.nix`
+//! (`evalTest`) and `default.nix` (`pkgs`) entry points, so one copy can differ.
 //! The run against real nixpkgs happens in the GitHub workflow.
 #![allow(clippy::unwrap_used)]
 
@@ -42,31 +43,115 @@ fn pinned_lib(test: &str) -> Option<PathBuf> {
     Some(PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()))
 }
 
-/// A fake nixpkgs whose NixOS declares exactly the options of `contract_dir`.
-fn fake_nixpkgs(dir: &Path, lib: &Path, contract_dir: &Path) {
-    std::fs::create_dir_all(dir.join("nixos/lib")).unwrap();
+/// `eval-config.nix` of the fake: the contract's system module list, with the
+/// stubs as `pkgs` (like nixpkgs' own, it takes `system` and `modules`).
+const EVAL_CONFIG: &str = r#"{
+  system ? "x86_64-linux",
+  modules ? [],
+  ...
+}: let
+  lib = import ../../lib;
+in
+  lib.evalModules {
+    class = "nixos";
+    modules =
+      (import ../../contract-module-list.nix).system
+      ++ [{_module.args.pkgs = import ../.. {inherit system;};}]
+      ++ modules;
+  }
+"#;
+
+/// `default.nix` of the fake: the contract's `pkgs` stubs.
+const DEFAULT: &str = r#"{system ? "x86_64-linux", ...}:
+import ./contract-pkgs.nix {
+  lib = import ./lib;
+  inherit system;
+}
+"#;
+
+/// `nixos/lib/default.nix` of the fake: an `evalTest` with the options
+/// verify.nix uses, whose nodes are the contract's test node "machine"
+/// (module-list.nix's `test` list; the name is fixed, which is all verify.nix asks).
+const NIXOS_LIB: &str = r#"{lib ? import ../../lib, ...}: {
+  evalTest = module:
+    lib.evalModules {
+      class = "nixosTest";
+      modules = [
+        ({config, ...}: let
+          inherit (lib) mkOption types;
+        in {
+          options = {
+            name = mkOption {type = types.str;};
+            hostPkgs = mkOption {type = types.raw;};
+            node.pkgs = mkOption {
+              type = types.nullOr types.raw;
+              default = null;
+            };
+            nodes = mkOption {
+              type = types.lazyAttrsOf (types.submoduleWith {
+                class = "nixos";
+                modules =
+                  (import ../../contract-module-list.nix).test "machine"
+                  ++ [
+                    {
+                      _module.args.pkgs =
+                        if config.node.pkgs != null
+                        then config.node.pkgs
+                        else config.hostPkgs;
+                    }
+                  ];
+              });
+              default = {};
+            };
+            testScript = mkOption {
+              type = types.str;
+              default = "";
+            };
+          };
+        })
+        module
+      ];
+    };
+}
+"#;
+
+/// A fake nixpkgs: the pinned `lib`, a copy of the contract's `nixos/` tree
+/// (the contract mirrors nixpkgs' layout, so the copy is a small NixOS), its
+/// module list and `pkgs` stubs, and the entry points verify.nix calls.
+fn fake_nixpkgs(dir: &Path, lib: &Path) {
+    let contract = root().join("nix-modules/contract");
+    copy_tree(&contract.join("nixos"), &dir.join("nixos"));
     std::os::unix::fs::symlink(lib.join("lib"), dir.join("lib")).unwrap();
-    let contract = contract_dir.display();
-    std::fs::write(
-        dir.join("nixos/lib/eval-config.nix"),
-        format!(
-            "{{system, modules}}: let lib = import ../../lib; in lib.evalModules {{ modules = [ {contract}/module.nix ] ++ modules; }}\n"
-        ),
+    std::fs::copy(
+        contract.join("module-list.nix"),
+        dir.join("contract-module-list.nix"),
     )
     .unwrap();
-    std::fs::write(
-        dir.join("default.nix"),
-        format!("{{...}}: import {contract}/pkgs.nix {{ lib = import ./lib; }}\n"),
-    )
-    .unwrap();
+    std::fs::copy(contract.join("pkgs.nix"), dir.join("contract-pkgs.nix")).unwrap();
+    std::fs::write(dir.join("default.nix"), DEFAULT).unwrap();
+    std::fs::write(dir.join("nixos/lib/eval-config.nix"), EVAL_CONFIG).unwrap();
+    std::fs::write(dir.join("nixos/lib/default.nix"), NIXOS_LIB).unwrap();
 }
 
-fn copy_contract(to: &Path) {
+fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(root().join("nix-modules/contract")).unwrap() {
+    for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
     }
+}
+
+/// Replaces the one occurrence of `from` in the fake's `file`.
+fn edit(nixpkgs: &Path, file: &str, from: &str, to: &str) {
+    let path = nixpkgs.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.matches(from).count(), 1, "{file}: `{from}`");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
 
 fn verify(nixpkgs: &Path) -> std::process::Output {
@@ -84,17 +169,12 @@ fn a_nixpkgs_that_declares_the_contract_verifies() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let contract = tmp.path().join("contract");
-    copy_contract(&contract);
     let nixpkgs = tmp.path().join("nixpkgs");
-    fake_nixpkgs(&nixpkgs, &lib, &contract);
+    fake_nixpkgs(&nixpkgs, &lib);
     let output = verify(&nixpkgs);
-    assert!(
-        output.status.success(),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    let out = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("0 failure(s), 0 warning(s)"), "{out}");
 }
 
 #[test]
@@ -104,25 +184,65 @@ fn a_changed_type_fails_naming_the_option_and_the_contract_file() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let contract = tmp.path().join("contract");
-    copy_contract(&contract);
-    // This "nixpkgs" declares security.lockKernelModules as a string.
-    let options = contract.join("options.nix");
-    let text = std::fs::read_to_string(&options).unwrap();
-    let entry = text.find("\"security.lockKernelModules\"").unwrap();
-    let (head, tail) = text.split_at(entry);
-    let tail = tail
-        .replacen("type = types.bool;", "type = types.str;", 1)
-        .replacen("default = false;", "default = \"\";", 1);
-    std::fs::write(&options, format!("{head}{tail}")).unwrap();
     let nixpkgs = tmp.path().join("nixpkgs");
-    fake_nixpkgs(&nixpkgs, &lib, &contract);
+    fake_nixpkgs(&nixpkgs, &lib);
+    // This "nixpkgs" declares security.lockKernelModules as a string.
+    let file = "nixos/modules/security/lock-kernel-modules.nix";
+    let text = std::fs::read_to_string(nixpkgs.join(file)).unwrap();
+    let entry = text.find("lockKernelModules").unwrap();
+    let (head, tail) = text.split_at(entry);
+    let tail = tail.replacen("types.bool", "types.str", 1).replacen(
+        "default = false;",
+        "default = \"\";",
+        1,
+    );
+    std::fs::write(nixpkgs.join(file), format!("{head}{tail}")).unwrap();
 
     let output = verify(&nixpkgs);
     let out = format!("{}{}", stdout(&output), stderr(&output));
     assert_eq!(output.status.code(), Some(1), "{out}");
-    assert!(out.contains("security.lockKernelModules"), "{out}");
-    assert!(out.contains("nix-modules/contract/options.nix"), "{out}");
+    assert!(
+        out.contains("FAIL  security.lockKernelModules: type differs"),
+        "{out}"
+    );
+    assert!(
+        out.contains("nix-modules/contract/nixos/modules/security/lock-kernel-modules.nix"),
+        "{out}"
+    );
+}
+
+#[test]
+fn another_definition_priority_fails_naming_option_context_and_file() {
+    let Some(lib) = pinned_lib("another_definition_priority_fails_naming_option_context_and_file")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let nixpkgs = tmp.path().join("nixpkgs");
+    fake_nixpkgs(&nixpkgs, &lib);
+    // This "nixpkgs" sets the greeting with a plain definition, not mkDefault.
+    edit(
+        &nixpkgs,
+        "nixos/modules/services/ttys/getty.nix",
+        "greetingLine = lib.mkDefault ",
+        "greetingLine = ",
+    );
+
+    let output = verify(&nixpkgs);
+    let out = format!("{}{}", stdout(&output), stderr(&output));
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    for context in ["system", "vm", "test"] {
+        assert!(
+            out.contains(&format!(
+                "FAIL  services.getty.greetingLine ({context} context): the winning definitions have priority 100 in nixpkgs, 1000 in the contract"
+            )),
+            "{out}"
+        );
+    }
+    assert!(
+        out.contains("nix-modules/contract/nixos/modules/services/ttys/getty.nix"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -1,37 +1,63 @@
 //! Compares the domi-nix NixOS contract with a real nixpkgs.
 //!
 //! domi-nix modules are evaluated offline against `nix-modules/contract`: a
-//! declared subset of NixOS options (and stubs for the `pkgs` attributes the
-//! modules use). This crate checks that the contract still tells the truth.
-//! It compares two JSON documents of the same shape:
+//! tree mirroring nixpkgs' layout whose files declare the NixOS options
+//! domi-nix uses and make the definitions nixpkgs' file of the same path
+//! makes (plus stubs for the `pkgs` attributes the modules use). This crate
+//! checks that the contract still tells the truth. It compares two JSON
+//! documents of the same shape (schema 2):
 //!
 //! * the contract's own description — `describe` in
 //!   `nix-modules/contract/default.nix`;
-//! * what nixpkgs declares — `nix-modules/contract/verify.nix`, evaluated
-//!   against a nixpkgs checkout.
+//! * what nixpkgs declares and defines — `nix-modules/contract/verify.nix`,
+//!   evaluated against a nixpkgs checkout.
 //!
 //! ```json
-//! { "schema": 1,
-//!   "options": { "<dotted.path>": { "exists": true,
-//!                                   "declaredIn": ["nixos/modules/…nix"],
-//!                                   "type": "list of string", "typeName": "listOf",
-//!                                   "subOptions": { "<name>": "<type description>" } } },
+//! { "schema": 2,
+//!   "options": { "<dotted.path>": {
+//!       "exists": true, "declaredIn": ["nixos/modules/…nix"],
+//!       "type": "list of string", "typeName": "listOf",
+//!       "subOptions": { "<name>": "<type description>" },
+//!       "keyed": "complete" | "partial" | null,
+//!       "definitions": { "system": <report> | null, "vm": …, "test": … } } },
 //!   "pkgs": { "<dotted.attr>": { "exists": true } } }
 //! ```
 //!
-//! [`compare`] turns the pair into a [`Report`]: one [`Finding`] per option,
-//! sub-option problem and package. A missing option, a changed type, a
-//! missing or changed sub-option and a missing package are failures; an
-//! option now declared in another nixpkgs file is only a warning.
+//! where a `<report>` (nix-modules/contract/report.nix) is
+//! `{ "priority": 100, "definitions": [{ "file": "nixos/…", "value": … }],
+//!    "keys": { "<attr>": { "priority": …, "definitions": [{ "file", "value" }] } } }`
+//! (`keys` and no top-level values for keyed options).
+//!
+//! [`compare`] turns the pair into a [`Report`] of [`Finding`]s:
+//!
+//! * declarations: a missing option, a changed type, a missing or changed
+//!   sub-option and a missing package fail; an option declared in another
+//!   file than the contract's is a warning;
+//! * definitions, per option and context (`system`, `vm`, `test`): an option
+//!   present in a context on one side only fails; the winning priority must
+//!   match; for non-merging types the winning (file, value) pairs must match
+//!   exactly; for merging types ([`MERGING_TYPES`]) every file the contract
+//!   models must define the option in nixpkgs too (values are not compared),
+//!   and nixpkgs files the contract does not model are warnings; keyed
+//!   options are compared per attribute, and nixpkgs attributes the contract
+//!   lacks fail when the contract claims to be `complete`, warn when
+//!   `partial`.
+//!
+//! An option's default (a priority-1500 definition made by the declaring
+//! file) is compared by value only: where it is declared is the
+//! declaration check's business.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-/// The file that holds the contract's option entries.
-pub const CONTRACT_FILE: &str = "nix-modules/contract/options.nix";
+/// Where the contract's files live, relative to the repository root.
+pub const CONTRACT_DIR: &str = "nix-modules/contract";
+
+/// The file that lists the contract's modules per context.
+pub const MODULE_LIST_FILE: &str = "nix-modules/contract/module-list.nix";
 
 /// The file that holds the contract's `pkgs` stubs.
 pub const PKGS_FILE: &str = "nix-modules/contract/pkgs.nix";
@@ -40,7 +66,27 @@ pub const PKGS_FILE: &str = "nix-modules/contract/pkgs.nix";
 pub const VERIFY_COMMAND: &str = "cargo xtask contract verify";
 
 /// The JSON schema version this crate understands.
-pub const SCHEMA: u64 = 1;
+pub const SCHEMA: u64 = 2;
+
+/// Type names whose definitions merge: several files may define them, and
+/// which of them win is decided by priority alone.
+pub const MERGING_TYPES: &[&str] = &[
+    "listOf",
+    "attrsOf",
+    "lazyAttrsOf",
+    "submodule",
+    "separatedString",
+    "coercedTo",
+    "deferredModule",
+];
+
+/// The priority of an option's declared default (`mkOptionDefault`).
+const DEFAULT_PRIORITY: i64 = 1500;
+
+/// The contract file mirroring a nixpkgs-relative file.
+pub fn contract_file(nixpkgs_file: &str) -> String {
+    format!("{CONTRACT_DIR}/{nixpkgs_file}")
+}
 
 /// Which of the two compared documents something refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,11 +126,11 @@ pub enum ContractError {
         "the {document} has schema {found}, this tool understands schema {SCHEMA}; update crates/dominix-contract or nix-modules/contract so they agree"
     )]
     Schema { document: Document, found: u64 },
-    /// The contract has an entry without a type description.
+    /// The contract has an option without a type description.
     #[error(
-        "contract entry `{option}` has no type description; give it a `type` in {CONTRACT_FILE}"
+        "contract option `{option}` has no type description; give its mkOption a `type` in {file}"
     )]
-    UntypedEntry { option: String },
+    UntypedEntry { option: String, file: String },
 }
 
 /// How serious a finding is.
@@ -95,172 +141,146 @@ pub enum Severity {
     Ok,
 }
 
-/// One result of the comparison.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Finding {
-    /// The option exists in nixpkgs with the contract's type and sub-options.
-    Ok { option: String },
+/// The evaluation an option's definitions were read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Context {
+    /// A plain NixOS system (eval-config.nix with no modules).
+    System,
+    /// The VM variant (qemu-vm.nix and `virtualisation.vmVariant`).
+    Vm,
+    /// Node `machine` of a NixOS test.
+    Test,
+}
+
+impl Context {
+    pub const ALL: [Context; 3] = [Context::System, Context::Vm, Context::Test];
+
+    /// The key in the JSON documents.
+    pub fn key(self) -> &'static str {
+        match self {
+            Context::System => "system",
+            Context::Vm => "vm",
+            Context::Test => "test",
+        }
+    }
+}
+
+impl fmt::Display for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Context::System => "system context",
+            Context::Vm => "vm context",
+            Context::Test => "test context",
+        })
+    }
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The option matches nixpkgs (declaration and definitions).
+    Ok,
     /// The package attribute exists in nixpkgs.
-    PackageOk { attr: String },
+    PackageOk,
     /// nixpkgs does not declare the option.
-    Missing { option: String },
+    Missing,
     /// nixpkgs declares the option with another type.
-    TypeMismatch {
-        option: String,
-        contract: String,
-        nixpkgs: String,
-    },
-    /// nixpkgs declares the option, but not in the file the contract names.
-    /// A warning: the option still works, the contract's note is stale.
-    DeclaredElsewhere {
-        option: String,
-        contract_file: String,
-        nixpkgs_files: Vec<String>,
-    },
-    /// The option's submodule lacks a sub-option the contract declares.
-    SubOptionMissing { option: String, sub_option: String },
+    TypeMismatch,
+    /// nixpkgs declares the option in another file.
+    DeclaredElsewhere,
+    /// nixpkgs' submodule lacks a sub-option the contract declares.
+    SubOptionMissing,
     /// A sub-option has another type in nixpkgs.
-    SubOptionTypeMismatch {
-        option: String,
-        sub_option: String,
-        contract: String,
-        nixpkgs: String,
-    },
+    SubOptionTypeMismatch,
     /// nixpkgs has no such package attribute.
-    PackageMissing { attr: String },
+    PackageMissing,
+    /// The option exists in a context on one side only.
+    ContextMismatch,
+    /// nixpkgs' definitions could not be evaluated.
+    Unevaluable,
+    /// The winning definitions have another priority.
+    PriorityMismatch,
+    /// The contract models a winning definition nixpkgs does not make.
+    DefinitionMissing,
+    /// The same file defines another value in nixpkgs.
+    ValueMismatch,
+    /// nixpkgs makes a winning definition the contract does not model.
+    UnmodelledDefinition,
+    /// nixpkgs defines an attribute of a keyed option the contract lacks.
+    UnmodelledKey,
+}
+
+/// One result of the comparison: what is wrong (or fine), where to fix it,
+/// what each side says, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    pub kind: Kind,
+    /// The option's dotted path, or `pkgs.<attr>` for a package.
+    pub subject: String,
+    /// For definition findings, the evaluation they come from.
+    pub context: Option<Context>,
+    /// For keyed options, the attribute (`"kernel.kptr_restrict"`).
+    pub key: Option<String>,
+    /// One line saying what differs.
+    pub what: String,
+    /// The contract file to edit (repository-relative).
+    pub file: String,
+    /// What the contract says (empty for `Ok`).
+    pub contract: String,
+    /// What nixpkgs says (empty for `Ok`).
+    pub nixpkgs: String,
+    /// What to do about it (empty for `Ok`).
+    pub fix: String,
 }
 
 impl Finding {
     pub fn severity(&self) -> Severity {
-        match self {
-            Finding::Ok { .. } | Finding::PackageOk { .. } => Severity::Ok,
-            Finding::DeclaredElsewhere { .. } => Severity::Warning,
-            Finding::Missing { .. }
-            | Finding::TypeMismatch { .. }
-            | Finding::SubOptionMissing { .. }
-            | Finding::SubOptionTypeMismatch { .. }
-            | Finding::PackageMissing { .. } => Severity::Failure,
-        }
+        self.severity
     }
 
-    /// The option or package attribute the finding is about.
+    /// The option (or `pkgs.<attr>`) the finding is about.
     pub fn subject(&self) -> &str {
-        match self {
-            Finding::Ok { option }
-            | Finding::Missing { option }
-            | Finding::TypeMismatch { option, .. }
-            | Finding::DeclaredElsewhere { option, .. }
-            | Finding::SubOptionMissing { option, .. }
-            | Finding::SubOptionTypeMismatch { option, .. } => option,
-            Finding::PackageOk { attr } | Finding::PackageMissing { attr } => attr,
-        }
+        &self.subject
     }
 
-    /// What to do about it (empty for `Ok` findings).
-    pub fn fix(&self) -> String {
-        match self {
-            Finding::Ok { .. } | Finding::PackageOk { .. } => String::new(),
-            Finding::Missing { option } => format!(
-                "find where nixpkgs renamed or removed `{option}` (its release notes, or `mkRenamedOptionModule`/`mkRemovedOptionModule`); \
-                 update the entry in {CONTRACT_FILE} and every domi-nix module that uses it, then run `{VERIFY_COMMAND}`"
-            ),
-            Finding::TypeMismatch { option, .. } => format!(
-                "change the `type` of \"{option}\" in {CONTRACT_FILE} to the type nixpkgs declares, \
-                 check the modules that set it still type-check, then run `{VERIFY_COMMAND}`"
-            ),
-            Finding::DeclaredElsewhere {
-                option,
-                nixpkgs_files,
-                ..
-            } => format!(
-                "set `declaredIn` of \"{option}\" in {CONTRACT_FILE} to \"{}\" (and move the entry to that file's group), then run `{VERIFY_COMMAND}`",
-                nixpkgs_files
-                    .first()
-                    .map(String::as_str)
-                    .unwrap_or("the file nixpkgs reports")
-            ),
-            Finding::SubOptionMissing { option, sub_option } => format!(
-                "remove or rename the sub-option `{sub_option}` of \"{option}\" in {CONTRACT_FILE} \
-                 (and in the modules that set it), then run `{VERIFY_COMMAND}`"
-            ),
-            Finding::SubOptionTypeMismatch {
-                option, sub_option, ..
-            } => format!(
-                "change the type of the sub-option `{sub_option}` of \"{option}\" in {CONTRACT_FILE} to the one nixpkgs declares, \
-                 then run `{VERIFY_COMMAND}`"
-            ),
-            Finding::PackageMissing { attr } => format!(
-                "find what replaced `pkgs.{attr}` in nixpkgs; update the stub and `_contract.paths` in {PKGS_FILE} \
-                 and the modules that use it, then run `{VERIFY_COMMAND}`"
-            ),
+    fn ok(kind: Kind, subject: String, file: String) -> Self {
+        Finding {
+            severity: Severity::Ok,
+            kind,
+            subject,
+            context: None,
+            key: None,
+            what: String::new(),
+            file,
+            contract: String::new(),
+            nixpkgs: String::new(),
+            fix: String::new(),
         }
     }
 }
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Finding::Ok { option } => write!(f, "ok    {option}"),
-            Finding::PackageOk { attr } => write!(f, "ok    pkgs.{attr}"),
-            Finding::Missing { option } => {
-                writeln!(f, "FAIL  {option}: nixpkgs does not declare this option")?;
-                writeln!(f, "      contract entry: {CONTRACT_FILE}")?;
-                write!(f, "      fix: {}", self.fix())
-            }
-            Finding::TypeMismatch {
-                option,
-                contract,
-                nixpkgs,
-            } => {
-                writeln!(f, "FAIL  {option}: type differs from nixpkgs")?;
-                writeln!(f, "      contract ({CONTRACT_FILE}): {contract}")?;
-                writeln!(f, "      nixpkgs: {nixpkgs}")?;
-                write!(f, "      fix: {}", self.fix())
-            }
-            Finding::DeclaredElsewhere {
-                option,
-                contract_file,
-                nixpkgs_files,
-            } => {
-                writeln!(
-                    f,
-                    "WARN  {option}: declared in another nixpkgs file than the contract says"
-                )?;
-                writeln!(
-                    f,
-                    "      contract ({CONTRACT_FILE}): declaredIn = {contract_file}"
-                )?;
-                writeln!(f, "      nixpkgs: {}", nixpkgs_files.join(", "))?;
-                write!(f, "      fix: {}", self.fix())
-            }
-            Finding::SubOptionMissing { option, sub_option } => {
-                writeln!(
-                    f,
-                    "FAIL  {option}: nixpkgs has no sub-option `{sub_option}`"
-                )?;
-                writeln!(f, "      contract entry: {CONTRACT_FILE}")?;
-                write!(f, "      fix: {}", self.fix())
-            }
-            Finding::SubOptionTypeMismatch {
-                option,
-                sub_option,
-                contract,
-                nixpkgs,
-            } => {
-                writeln!(
-                    f,
-                    "FAIL  {option}: sub-option `{sub_option}` has another type in nixpkgs"
-                )?;
-                writeln!(f, "      contract ({CONTRACT_FILE}): {contract}")?;
-                writeln!(f, "      nixpkgs: {nixpkgs}")?;
-                write!(f, "      fix: {}", self.fix())
-            }
-            Finding::PackageMissing { attr } => {
-                writeln!(f, "FAIL  pkgs.{attr}: nixpkgs has no such attribute")?;
-                writeln!(f, "      contract stub: {PKGS_FILE}")?;
-                write!(f, "      fix: {}", self.fix())
-            }
+        let tag = match self.severity {
+            Severity::Failure => "FAIL",
+            Severity::Warning => "WARN",
+            Severity::Ok => "ok  ",
+        };
+        write!(f, "{tag}  {}", self.subject)?;
+        if let Some(key) = &self.key {
+            write!(f, ".\"{key}\"")?;
         }
+        if self.severity == Severity::Ok {
+            return Ok(());
+        }
+        if let Some(context) = self.context {
+            write!(f, " ({context})")?;
+        }
+        writeln!(f, ": {}", self.what)?;
+        writeln!(f, "      contract ({}): {}", self.file, self.contract)?;
+        writeln!(f, "      nixpkgs: {}", self.nixpkgs)?;
+        write!(f, "      fix: {}", self.fix)
     }
 }
 
@@ -294,6 +314,10 @@ impl Report {
             .iter()
             .filter(move |finding| finding.severity() == severity)
     }
+
+    fn count(&self, kind: Kind) -> usize {
+        self.findings.iter().filter(|x| x.kind == kind).count()
+    }
 }
 
 impl fmt::Display for Report {
@@ -301,16 +325,8 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let failures = self.failures().count();
         let warnings = self.warnings().count();
-        let ok_options = self
-            .findings
-            .iter()
-            .filter(|x| matches!(x, Finding::Ok { .. }))
-            .count();
-        let ok_packages = self
-            .findings
-            .iter()
-            .filter(|x| matches!(x, Finding::PackageOk { .. }))
-            .count();
+        let ok_options = self.count(Kind::Ok);
+        let ok_packages = self.count(Kind::PackageOk);
         writeln!(
             f,
             "NixOS contract vs nixpkgs: {failures} failure(s), {warnings} warning(s); {ok_options} option(s) and {ok_packages} package(s) ok"
@@ -331,6 +347,31 @@ enum Files {
     Many(Vec<String>),
 }
 
+#[derive(Debug, Clone, Deserialize)]
+struct Definition {
+    file: String,
+    /// Absent for the top-level definitions of keyed options.
+    value: Option<Value>,
+}
+
+/// The winning definitions of an option (or of one attribute of it).
+#[derive(Debug, Clone, Deserialize)]
+struct Winners {
+    priority: Option<i64>,
+    #[serde(default)]
+    definitions: Vec<Definition>,
+}
+
+/// report.nix's report of one option in one context.
+#[derive(Debug, Deserialize)]
+struct ContextReport {
+    #[serde(flatten)]
+    winners: Winners,
+    keys: Option<BTreeMap<String, Winners>>,
+    /// Set by verify.nix when the definitions could not be evaluated.
+    error: Option<Value>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct OptionInfo {
@@ -341,6 +382,9 @@ struct OptionInfo {
     type_name: Option<String>,
     #[serde(default)]
     sub_options: BTreeMap<String, Option<String>>,
+    keyed: Option<String>,
+    #[serde(default)]
+    definitions: BTreeMap<String, Option<ContextReport>>,
 }
 
 impl OptionInfo {
@@ -354,6 +398,10 @@ impl OptionInfo {
             Some(Files::Many(files)) => files.clone(),
             None => Vec::new(),
         }
+    }
+
+    fn in_context(&self, context: Context) -> Option<&ContextReport> {
+        self.definitions.get(context.key()).and_then(Option::as_ref)
     }
 }
 
@@ -394,29 +442,473 @@ fn shown(description: &str, name: Option<&str>, other_description: &str) -> Stri
     }
 }
 
-/// Compares the contract's description with what nixpkgs declares.
+/// A JSON value in one line, shortened for the report.
+fn short(value: &Value) -> String {
+    const MAX: usize = 160;
+    let text = value.to_string();
+    if text.chars().count() <= MAX {
+        text
+    } else {
+        let cut: String = text.chars().take(MAX).collect();
+        format!("{cut}…")
+    }
+}
+
+fn priority_text(priority: Option<i64>) -> String {
+    match priority {
+        Some(p) => p.to_string(),
+        None => "(none)".to_owned(),
+    }
+}
+
+/// The winning definitions in a finding: `priority P: file = value; …`.
+fn winners_text(winners: &Winners, with_values: bool) -> String {
+    let defs: Vec<String> = winners
+        .definitions
+        .iter()
+        .map(|d| match (&d.value, with_values) {
+            (Some(value), true) => format!("{} = {}", d.file, short(value)),
+            _ => d.file.clone(),
+        })
+        .collect();
+    let defs = if defs.is_empty() {
+        "no definitions".to_owned()
+    } else {
+        defs.join("; ")
+    };
+    format!("priority {}: {defs}", priority_text(winners.priority))
+}
+
+/// The nixpkgs `mk*` form of a priority, for fixes.
+fn priority_form(priority: Option<i64>) -> String {
+    match priority {
+        Some(50) => "lib.mkForce".to_owned(),
+        Some(100) => "a plain definition".to_owned(),
+        Some(1000) => "lib.mkDefault".to_owned(),
+        Some(1500) => "the option's `default` (or lib.mkOptionDefault)".to_owned(),
+        Some(p) => format!("lib.mkOverride {p}"),
+        None => "no definition".to_owned(),
+    }
+}
+
+/// A definition as compared: the file (or `None` for the option's default,
+/// made by the declaring file at priority 1500) and its value.
+fn normalized(winners: &Winners, declared_in: &[String]) -> Vec<(Option<String>, String)> {
+    let mut out: Vec<_> = winners
+        .definitions
+        .iter()
+        .map(|d| {
+            let file = if winners.priority == Some(DEFAULT_PRIORITY)
+                && declared_in.iter().any(|f| f == &d.file)
+            {
+                None
+            } else {
+                Some(d.file.clone())
+            };
+            let value = d.value.as_ref().map(Value::to_string).unwrap_or_default();
+            (file, value)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Everything the comparison of one option needs to word its findings.
+struct Subject<'a> {
+    option: &'a str,
+    context: Context,
+    key: Option<&'a str>,
+    /// The contract file declaring the option (repository-relative).
+    declared_file: &'a str,
+    contract_declared: &'a [String],
+    nixpkgs_declared: &'a [String],
+}
+
+impl Subject<'_> {
+    fn finding(
+        &self,
+        severity: Severity,
+        kind: Kind,
+        what: String,
+        file: String,
+        [contract, nixpkgs]: [String; 2],
+        fix: String,
+    ) -> Finding {
+        Finding {
+            severity,
+            kind,
+            subject: self.option.to_owned(),
+            context: Some(self.context),
+            key: self.key.map(str::to_owned),
+            what,
+            file,
+            contract,
+            nixpkgs,
+            fix: format!("{fix}, then run `{VERIFY_COMMAND}`"),
+        }
+    }
+
+    fn named(&self) -> String {
+        match self.key {
+            Some(key) => format!("`{}.\"{key}\"`", self.option),
+            None => format!("`{}`", self.option),
+        }
+    }
+
+    /// The contract file a definition in `file` belongs to.
+    fn file_for(&self, file: &str) -> String {
+        if file.starts_with("nixos/") {
+            contract_file(file)
+        } else {
+            self.declared_file.to_owned()
+        }
+    }
+
+    /// Compares the winning definitions of the option (or one attribute).
+    fn compare_winners(
+        &self,
+        wanted: &Winners,
+        found: &Winners,
+        merging: bool,
+        findings: &mut Vec<Finding>,
+    ) {
+        let with_values = !merging;
+        if wanted.priority != found.priority {
+            // Name the file whose definition decides the priority.
+            let deciding = found
+                .definitions
+                .iter()
+                .chain(&wanted.definitions)
+                .map(|d| d.file.as_str())
+                .next()
+                .unwrap_or("");
+            findings.push(self.finding(
+                Severity::Failure,
+                Kind::PriorityMismatch,
+                format!(
+                    "the winning definitions have priority {} in nixpkgs, {} in the contract",
+                    priority_text(found.priority),
+                    priority_text(wanted.priority)
+                ),
+                self.file_for(deciding),
+                [
+                    winners_text(wanted, with_values),
+                    winners_text(found, with_values),
+                ],
+                format!(
+                    "make the contract's definition of {} in {} like nixpkgs' ({})",
+                    self.named(),
+                    self.file_for(deciding),
+                    priority_form(found.priority)
+                ),
+            ));
+            return;
+        }
+
+        let contract_defs = normalized(wanted, self.contract_declared);
+        let nixpkgs_defs = normalized(found, self.nixpkgs_declared);
+        let shown_file = |file: &Option<String>| match file {
+            Some(file) => file.clone(),
+            None => "the option's default".to_owned(),
+        };
+        let files = |defs: &[(Option<String>, String)]| -> BTreeSet<Option<String>> {
+            defs.iter().map(|(f, _)| f.clone()).collect()
+        };
+        let contract_files = files(&contract_defs);
+        let nixpkgs_files = files(&nixpkgs_defs);
+        let declared = self.declared_file;
+
+        for file in &contract_files {
+            let target = match file {
+                Some(f) => self.file_for(f),
+                None => declared.to_owned(),
+            };
+            if !nixpkgs_files.contains(file) {
+                findings.push(self.finding(
+                    Severity::Failure,
+                    Kind::DefinitionMissing,
+                    format!(
+                        "the contract defines it in {}, nixpkgs does not (among the winning definitions)",
+                        shown_file(file)
+                    ),
+                    target.clone(),
+                    [
+                        winners_text(wanted, with_values),
+                        winners_text(found, with_values),
+                    ],
+                    format!(
+                        "remove or change the definition of {} in {target} to match nixpkgs",
+                        self.named()
+                    ),
+                ));
+            } else if with_values {
+                let values = |defs: &[(Option<String>, String)]| -> Vec<String> {
+                    defs.iter()
+                        .filter(|(f, _)| f == file)
+                        .map(|(_, v)| v.clone())
+                        .collect()
+                };
+                if values(&contract_defs) != values(&nixpkgs_defs) {
+                    findings.push(self.finding(
+                        Severity::Failure,
+                        Kind::ValueMismatch,
+                        format!("{} defines another value in nixpkgs", shown_file(file)),
+                        target.clone(),
+                        [winners_text(wanted, true), winners_text(found, true)],
+                        format!(
+                            "change the value of {} in {target} to nixpkgs' value",
+                            self.named()
+                        ),
+                    ));
+                }
+            }
+        }
+        for file in nixpkgs_files.difference(&contract_files) {
+            let target = match file {
+                Some(f) => self.file_for(f),
+                None => declared.to_owned(),
+            };
+            let severity = if merging {
+                Severity::Warning
+            } else {
+                Severity::Failure
+            };
+            let what = if merging {
+                format!(
+                    "nixpkgs also defines it in {}, which the contract does not model (it merges, so it cannot change which definitions win)",
+                    shown_file(file)
+                )
+            } else {
+                format!(
+                    "nixpkgs defines it in {}, which the contract does not model",
+                    shown_file(file)
+                )
+            };
+            let fix = if target.as_str() == declared || !target.starts_with(CONTRACT_DIR) {
+                format!("model nixpkgs' definition of {} in {target}", self.named())
+            } else {
+                format!(
+                    "model nixpkgs' definition of {} in {target} (create it, mirroring nixpkgs' file, and list it in {MODULE_LIST_FILE} if it is new)",
+                    self.named()
+                )
+            };
+            findings.push(self.finding(
+                severity,
+                Kind::UnmodelledDefinition,
+                what,
+                target,
+                [
+                    winners_text(wanted, with_values),
+                    winners_text(found, with_values),
+                ],
+                fix,
+            ));
+        }
+    }
+}
+
+/// Compares one option's definitions in one context.
+fn compare_context(
+    subject: &Subject<'_>,
+    wanted: &OptionInfo,
+    found: &OptionInfo,
+    findings: &mut Vec<Finding>,
+) {
+    let context = subject.context;
+    let declared = subject.declared_file;
+    match (wanted.in_context(context), found.in_context(context)) {
+        (None, None) => {}
+        (Some(_), None) => findings.push(subject.finding(
+            Severity::Failure,
+            Kind::ContextMismatch,
+            format!("nixpkgs has no such option in the {context}"),
+            declared.to_owned(),
+            [
+                format!("declared in the {context}"),
+                format!("not declared in the {context}"),
+            ],
+            format!(
+                "declare `{}` only where nixpkgs does: move its declaration to the contract file mirroring nixpkgs' declaring file ({}) and check {MODULE_LIST_FILE} lists that file in the same contexts as nixpkgs loads it",
+                subject.option,
+                subject.nixpkgs_declared.join(", ")
+            ),
+        )),
+        (None, Some(_)) => findings.push(subject.finding(
+            Severity::Failure,
+            Kind::ContextMismatch,
+            format!("the contract has no such option in the {context}, nixpkgs has"),
+            declared.to_owned(),
+            [
+                format!("not declared in the {context}"),
+                format!("declared in the {context}"),
+            ],
+            format!(
+                "list {declared} in the `{}` context of {MODULE_LIST_FILE} (nixpkgs loads its declaring file there)",
+                context.key()
+            ),
+        )),
+        (Some(_), Some(real)) if real.error.is_some() => findings.push(subject.finding(
+            Severity::Failure,
+            Kind::Unevaluable,
+            "nixpkgs' definitions could not be evaluated".to_owned(),
+            declared.to_owned(),
+            [String::new(), "<error>".to_owned()],
+            format!(
+                "evaluate `options.{}` of nixpkgs' {context} by hand to see the error",
+                subject.option
+            ),
+        )),
+        (Some(model), Some(real)) => {
+            let type_name = wanted.type_name.as_deref().unwrap_or("");
+            let merging = MERGING_TYPES.contains(&type_name);
+            match wanted.keyed.as_deref() {
+                Some(keyed) => compare_keys(subject, keyed, model, real, findings),
+                None => subject.compare_winners(&model.winners, &real.winners, merging, findings),
+            }
+        }
+    }
+}
+
+/// Compares a keyed option attribute by attribute.
+fn compare_keys(
+    subject: &Subject<'_>,
+    keyed: &str,
+    model: &ContextReport,
+    real: &ContextReport,
+    findings: &mut Vec<Finding>,
+) {
+    // The top-level priority only matters where the contract models a real
+    // definition; otherwise it differs because of attributes the contract
+    // leaves out, which are reported one by one below.
+    if model.winners.priority.is_some_and(|p| p < DEFAULT_PRIORITY)
+        && model.winners.priority != real.winners.priority
+    {
+        subject.compare_winners(&model.winners, &real.winners, true, findings);
+    }
+    let empty = BTreeMap::new();
+    let model_keys = model.keys.as_ref().unwrap_or(&empty);
+    let real_keys = real.keys.as_ref().unwrap_or(&empty);
+    for (key, wanted) in model_keys {
+        let keyed_subject = Subject {
+            key: Some(key),
+            ..*subject
+        };
+        match real_keys.get(key) {
+            Some(found) => keyed_subject.compare_winners(wanted, found, false, findings),
+            None => {
+                let file = wanted
+                    .definitions
+                    .first()
+                    .map(|d| subject.file_for(&d.file))
+                    .unwrap_or_else(|| subject.declared_file.to_owned());
+                findings.push(keyed_subject.finding(
+                    Severity::Failure,
+                    Kind::DefinitionMissing,
+                    "the contract defines this attribute, nixpkgs does not".to_owned(),
+                    file.clone(),
+                    [winners_text(wanted, true), "not defined".to_owned()],
+                    format!(
+                        "remove the definition of {} from {file}",
+                        keyed_subject.named()
+                    ),
+                ));
+            }
+        }
+    }
+    for (key, found) in real_keys {
+        if model_keys.contains_key(key) {
+            continue;
+        }
+        let keyed_subject = Subject {
+            key: Some(key),
+            ..*subject
+        };
+        let file = found
+            .definitions
+            .first()
+            .map(|d| subject.file_for(&d.file))
+            .unwrap_or_else(|| subject.declared_file.to_owned());
+        let complete = keyed == "complete";
+        let (severity, what) = if complete {
+            (
+                Severity::Failure,
+                "nixpkgs defines this attribute; the contract models every attribute of this option (keyed = \"complete\") but not this one".to_owned(),
+            )
+        } else {
+            (
+                Severity::Warning,
+                "nixpkgs defines this attribute, the contract does not model it (keyed = \"partial\")".to_owned(),
+            )
+        };
+        findings.push(keyed_subject.finding(
+            severity,
+            Kind::UnmodelledKey,
+            what,
+            file.clone(),
+            ["not defined".to_owned(), winners_text(found, true)],
+            format!(
+                "define {} in {file} as nixpkgs does ({})",
+                keyed_subject.named(),
+                priority_form(found.priority)
+            ),
+        ));
+    }
+}
+
+/// Compares the contract's description with what nixpkgs declares and defines.
 ///
 /// `contract` is `describe` from `nix-modules/contract/default.nix`, `real`
 /// the output of `nix-modules/contract/verify.nix`. Every contract option
-/// gets exactly one of `Ok`, `Missing` or `TypeMismatch`, followed by any
-/// `DeclaredElsewhere` and sub-option findings; every contract package gets
-/// `PackageOk` or `PackageMissing`.
+/// gets its declaration and definition findings, and `Ok` when none of them
+/// fails; every contract package gets `PackageOk` or `PackageMissing`.
 pub fn compare(contract: &Value, real: &Value) -> Result<Report, ContractError> {
     let contract = Description::parse(Document::Contract, contract)?;
     let real = Description::parse(Document::Nixpkgs, real)?;
     let mut findings = Vec::new();
 
     for (option, wanted) in &contract.options {
+        let contract_declared = wanted.declared_in_files();
+        let declared_file = contract_declared
+            .first()
+            .map(|f| contract_file(f))
+            .unwrap_or_else(|| CONTRACT_DIR.to_owned());
         let Some(wanted_type) = wanted.type_description.as_deref() else {
             return Err(ContractError::UntypedEntry {
                 option: option.clone(),
+                file: declared_file,
             });
         };
+        let mut found_here = Vec::new();
         let Some(found) = real.options.get(option).filter(|found| found.exists()) else {
-            findings.push(Finding::Missing {
-                option: option.clone(),
+            findings.push(Finding {
+                severity: Severity::Failure,
+                kind: Kind::Missing,
+                subject: option.clone(),
+                context: None,
+                key: None,
+                what: "nixpkgs does not declare this option".to_owned(),
+                file: declared_file.clone(),
+                contract: format!("declared in {}", contract_declared.join(", ")),
+                nixpkgs: "not declared".to_owned(),
+                fix: format!(
+                    "find where nixpkgs renamed or removed `{option}` (its release notes, or `mkRenamedOptionModule`/`mkRemovedOptionModule`); \
+                     update its declaration in {declared_file} and every domi-nix module that uses it, then run `{VERIFY_COMMAND}`"
+                ),
             });
             continue;
+        };
+
+        let declaration = |severity, kind, what: String, contract, nixpkgs, fix: String| Finding {
+            severity,
+            kind,
+            subject: option.clone(),
+            context: None,
+            key: None,
+            what,
+            file: declared_file.clone(),
+            contract,
+            nixpkgs,
+            fix: format!("{fix}, then run `{VERIFY_COMMAND}`"),
         };
 
         let found_type = found
@@ -426,61 +918,108 @@ pub fn compare(contract: &Value, real: &Value) -> Result<Report, ContractError> 
         let names_differ =
             matches!((&wanted.type_name, &found.type_name), (Some(a), Some(b)) if a != b);
         if wanted_type != found_type || names_differ {
-            findings.push(Finding::TypeMismatch {
-                option: option.clone(),
-                contract: shown(wanted_type, wanted.type_name.as_deref(), found_type),
-                nixpkgs: shown(found_type, found.type_name.as_deref(), wanted_type),
-            });
+            found_here.push(declaration(
+                Severity::Failure,
+                Kind::TypeMismatch,
+                "type differs from nixpkgs".to_owned(),
+                shown(wanted_type, wanted.type_name.as_deref(), found_type),
+                shown(found_type, found.type_name.as_deref(), wanted_type),
+                format!(
+                    "change the `type` of `{option}` in {declared_file} to the type nixpkgs declares and check the modules that set it still type-check"
+                ),
+            ));
         } else {
-            let mut sub_findings = Vec::new();
             for (sub_option, wanted_sub) in &wanted.sub_options {
                 let wanted_sub = wanted_sub.as_deref().unwrap_or("(no type reported)");
                 match found.sub_options.get(sub_option) {
-                    None => sub_findings.push(Finding::SubOptionMissing {
-                        option: option.clone(),
-                        sub_option: sub_option.clone(),
-                    }),
+                    None => found_here.push(declaration(
+                        Severity::Failure,
+                        Kind::SubOptionMissing,
+                        format!("nixpkgs has no sub-option `{sub_option}`"),
+                        wanted_sub.to_owned(),
+                        "no such sub-option".to_owned(),
+                        format!(
+                            "remove or rename the sub-option `{sub_option}` of `{option}` in {declared_file} (and in the modules that set it)"
+                        ),
+                    )),
                     Some(found_sub) => {
                         let found_sub = found_sub.as_deref().unwrap_or("(no type reported)");
                         if found_sub != wanted_sub {
-                            sub_findings.push(Finding::SubOptionTypeMismatch {
-                                option: option.clone(),
-                                sub_option: sub_option.clone(),
-                                contract: wanted_sub.to_owned(),
-                                nixpkgs: found_sub.to_owned(),
-                            });
+                            found_here.push(declaration(
+                                Severity::Failure,
+                                Kind::SubOptionTypeMismatch,
+                                format!("sub-option `{sub_option}` has another type in nixpkgs"),
+                                wanted_sub.to_owned(),
+                                found_sub.to_owned(),
+                                format!(
+                                    "change the type of the sub-option `{sub_option}` of `{option}` in {declared_file} to the one nixpkgs declares"
+                                ),
+                            ));
                         }
                     }
                 }
             }
-            if sub_findings.is_empty() {
-                findings.push(Finding::Ok {
-                    option: option.clone(),
-                });
-            }
-            findings.extend(sub_findings);
         }
 
-        let contract_files = wanted.declared_in_files();
-        let nixpkgs_files = found.declared_in_files();
-        if let Some(contract_file) = contract_files.first()
-            && !nixpkgs_files.is_empty()
-            && !nixpkgs_files.contains(contract_file)
+        let nixpkgs_declared = found.declared_in_files();
+        if let Some(first) = contract_declared.first()
+            && !nixpkgs_declared.is_empty()
+            && !nixpkgs_declared.contains(first)
         {
-            findings.push(Finding::DeclaredElsewhere {
-                option: option.clone(),
-                contract_file: contract_file.clone(),
-                nixpkgs_files,
-            });
+            let target = nixpkgs_declared
+                .first()
+                .map(|f| contract_file(f))
+                .unwrap_or_default();
+            found_here.push(declaration(
+                Severity::Warning,
+                Kind::DeclaredElsewhere,
+                "declared in another nixpkgs file than the contract says".to_owned(),
+                format!("declared in {}", contract_declared.join(", ")),
+                format!("declared in {}", nixpkgs_declared.join(", ")),
+                format!(
+                    "move the declaration of `{option}` (and the definitions nixpkgs moved with it) from {declared_file} to {target}, listing that file in {MODULE_LIST_FILE} if it is new"
+                ),
+            ));
         }
+
+        for context in Context::ALL {
+            let subject = Subject {
+                option,
+                context,
+                key: None,
+                declared_file: &declared_file,
+                contract_declared: &contract_declared,
+                nixpkgs_declared: &nixpkgs_declared,
+            };
+            compare_context(&subject, wanted, found, &mut found_here);
+        }
+
+        if found_here.iter().all(|x| x.severity != Severity::Failure) {
+            findings.push(Finding::ok(Kind::Ok, option.clone(), declared_file.clone()));
+        }
+        findings.extend(found_here);
     }
 
     for attr in contract.pkgs.keys() {
         let exists = real.pkgs.get(attr).is_some_and(|found| found.exists);
         findings.push(if exists {
-            Finding::PackageOk { attr: attr.clone() }
+            Finding::ok(Kind::PackageOk, format!("pkgs.{attr}"), PKGS_FILE.to_owned())
         } else {
-            Finding::PackageMissing { attr: attr.clone() }
+            Finding {
+                severity: Severity::Failure,
+                kind: Kind::PackageMissing,
+                subject: format!("pkgs.{attr}"),
+                context: None,
+                key: None,
+                what: "nixpkgs has no such attribute".to_owned(),
+                file: PKGS_FILE.to_owned(),
+                contract: format!("a stub for `pkgs.{attr}`"),
+                nixpkgs: "no such attribute".to_owned(),
+                fix: format!(
+                    "find what replaced `pkgs.{attr}` in nixpkgs; update the stub and `_contract.paths` in {PKGS_FILE} \
+                     and the modules that use it, then run `{VERIFY_COMMAND}`"
+                ),
+            }
         });
     }
 
@@ -500,123 +1039,4 @@ pub fn compare_json(contract: &str, real: &str) -> Result<Report, ContractError>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn contract() -> Value {
-        json!({
-            "schema": 1,
-            "options": {
-                "a.b": { "exists": true, "declaredIn": ["nixos/modules/a.nix"], "type": "boolean", "typeName": "bool", "subOptions": {} },
-                "u.users": { "exists": true, "declaredIn": "nixos/modules/u.nix", "type": "attribute set of (submodule)", "typeName": "attrsOf",
-                             "subOptions": { "home": "absolute path", "shell": "string" } }
-            },
-            "pkgs": { "jq": { "exists": true } }
-        })
-    }
-
-    #[test]
-    fn identical_documents_are_ok() -> Result<(), ContractError> {
-        let report = compare(&contract(), &contract())?;
-        assert!(report.is_ok(), "{report}");
-        assert_eq!(report.findings().len(), 3);
-        assert_eq!(report.warnings().count(), 0);
-        Ok(())
-    }
-
-    #[test]
-    fn type_name_difference_alone_is_a_mismatch() -> Result<(), ContractError> {
-        let mut real = contract();
-        real["options"]["a.b"]["typeName"] = json!("boolean");
-        let report = compare(&contract(), &real)?;
-        assert_eq!(
-            report.findings()[0],
-            Finding::TypeMismatch {
-                option: "a.b".into(),
-                contract: "boolean (type name `bool`)".into(),
-                nixpkgs: "boolean (type name `boolean`)".into(),
-            }
-        );
-        Ok(())
-    }
-
-    #[test]
-    fn sub_option_findings_replace_ok() -> Result<(), ContractError> {
-        let mut real = contract();
-        real["options"]["u.users"]["subOptions"] = json!({ "home": "path" });
-        let report = compare(&contract(), &real)?;
-        let about_users: Vec<_> = report
-            .findings()
-            .iter()
-            .filter(|x| x.subject() == "u.users")
-            .collect();
-        assert_eq!(about_users.len(), 2, "{report}");
-        assert!(
-            about_users
-                .iter()
-                .all(|x| x.severity() == Severity::Failure)
-        );
-        Ok(())
-    }
-
-    #[test]
-    fn exists_false_is_missing_even_with_other_fields() -> Result<(), ContractError> {
-        let mut real = contract();
-        real["options"]["a.b"]["exists"] = json!(false);
-        let report = compare(&contract(), &real)?;
-        assert_eq!(
-            report.findings()[0],
-            Finding::Missing {
-                option: "a.b".into()
-            }
-        );
-        Ok(())
-    }
-
-    #[test]
-    fn bad_shape_and_schema_are_errors() {
-        let err = compare(&json!({"options": 3}), &contract());
-        assert!(matches!(
-            err,
-            Err(ContractError::Shape {
-                document: Document::Contract,
-                ..
-            })
-        ));
-        let mut real = contract();
-        real["schema"] = json!(2);
-        let err = compare(&contract(), &real);
-        assert!(matches!(
-            err,
-            Err(ContractError::Schema {
-                document: Document::Nixpkgs,
-                found: 2
-            })
-        ));
-        let err = compare_json("{}", &contract().to_string());
-        assert!(matches!(
-            err,
-            Err(ContractError::Shape {
-                document: Document::Contract,
-                ..
-            })
-        ));
-        let err = compare_json(&contract().to_string(), "not json");
-        assert!(matches!(
-            err,
-            Err(ContractError::Json {
-                document: Document::Nixpkgs,
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn untyped_contract_entry_is_an_error() {
-        let mut broken = contract();
-        broken["options"]["a.b"]["type"] = Value::Null;
-        let err = compare(&broken, &contract());
-        assert!(matches!(err, Err(ContractError::UntypedEntry { option }) if option == "a.b"));
-    }
-}
+mod tests;

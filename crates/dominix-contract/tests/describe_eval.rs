@@ -177,10 +177,9 @@ fn describe_evaluates_and_matches_the_fixture_entries() {
 
 const MODULE_EVAL: &str = r#"
   let
-    evaluated = lib.evalModules {
+    evaluated = contract.evaluate {
+      context = "system";
       modules = [
-        contract.module
-        { _module.args.pkgs = contract.pkgs; }
         ({ pkgs, ... }: {
           boot.kernel.sysctl."kernel.kptr_restrict" = 2;
           boot.blacklistedKernelModules = [ "dccp" ];
@@ -227,7 +226,9 @@ fn module_accepts_good_settings_and_rejects_a_wrong_type() {
     assert!(
         good["packages"]
             .as_array()
-            .is_some_and(|p| p.len() == 1 && store_path(&p[0])),
+            .is_some_and(|p| p.iter().all(store_path)
+                && p.iter()
+                    .any(|x| x.as_str().is_some_and(|s| s.ends_with("-jq")))),
         "{}",
         good["packages"]
     );

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use dominix_contract::{CONTRACT_FILE, Finding, PKGS_FILE, Report, Severity, compare_json};
+use dominix_contract::{Context, Finding, Kind, PKGS_FILE, Report, Severity, compare_json};
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,22 +27,65 @@ fn problems(report: &Report) -> Vec<&Finding> {
         .collect()
 }
 
+/// (severity, kind, subject, context, key) of every problem, in report order.
+type Summary = (Severity, Kind, String, Option<Context>, Option<String>);
+
+fn summary(report: &Report) -> Vec<Summary> {
+    problems(report)
+        .into_iter()
+        .map(|x| {
+            (
+                x.severity,
+                x.kind,
+                x.subject.clone(),
+                x.context,
+                x.key.clone(),
+            )
+        })
+        .collect()
+}
+
+fn row(
+    severity: Severity,
+    kind: Kind,
+    subject: &str,
+    context: Option<Context>,
+    key: Option<&str>,
+) -> Summary {
+    (
+        severity,
+        kind,
+        subject.to_owned(),
+        context,
+        key.map(str::to_owned),
+    )
+}
+
+fn in_every_context(severity: Severity, kind: Kind, subject: &str) -> Vec<Summary> {
+    Context::ALL
+        .into_iter()
+        .map(|context| row(severity, kind, subject, Some(context), None))
+        .collect()
+}
+
+fn ok(report: &Report, subject: &str) -> bool {
+    report
+        .findings()
+        .iter()
+        .any(|x| x.kind == Kind::Ok && x.subject == subject)
+}
+
 #[test]
 fn matching_nixpkgs_is_ok() {
     let report = report("nixpkgs-matching.json");
     assert!(report.is_ok(), "{report}");
     assert!(problems(&report).is_empty(), "{report}");
-    let options = report
-        .findings()
-        .iter()
-        .filter(|x| matches!(x, Finding::Ok { .. }))
-        .count();
-    let packages = report
-        .findings()
-        .iter()
-        .filter(|x| matches!(x, Finding::PackageOk { .. }))
-        .count();
-    assert_eq!((options, packages), (28, 16), "{report}");
+    let count = |kind| report.findings().iter().filter(|x| x.kind == kind).count();
+    assert_eq!(
+        (count(Kind::Ok), count(Kind::PackageOk)),
+        (42, 19),
+        "{report}"
+    );
     assert!(
         report.to_string().contains("0 failure(s), 0 warning(s)"),
         "{report}"
@@ -54,17 +97,24 @@ fn missing_option_fails() {
     let report = report("nixpkgs-missing-option.json");
     assert!(!report.is_ok());
     assert_eq!(
-        problems(&report),
-        [&Finding::Missing {
-            option: "security.forcePageTableIsolation".into()
-        }]
+        summary(&report),
+        [row(
+            Severity::Failure,
+            Kind::Missing,
+            "security.forcePageTableIsolation",
+            None,
+            None
+        )]
     );
     let text = report.to_string();
     assert!(
         text.contains("FAIL  security.forcePageTableIsolation"),
         "{text}"
     );
-    assert!(text.contains(CONTRACT_FILE), "{text}");
+    assert!(
+        text.contains("nix-modules/contract/nixos/modules/security/misc.nix"),
+        "{text}"
+    );
     assert!(text.contains("cargo xtask contract verify"), "{text}");
 }
 
@@ -72,13 +122,18 @@ fn missing_option_fails() {
 fn changed_type_fails() {
     let report = report("nixpkgs-changed-type.json");
     assert!(!report.is_ok());
+    let found = problems(&report);
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0].kind, Kind::TypeMismatch);
+    assert_eq!(found[0].subject, "boot.blacklistedKernelModules");
+    assert_eq!(found[0].contract, "list of string");
     assert_eq!(
-        problems(&report),
-        [&Finding::TypeMismatch {
-            option: "boot.blacklistedKernelModules".into(),
-            contract: "(attribute set of boolean) or (list of string) convertible to it".into(),
-            nixpkgs: "list of string".into(),
-        }]
+        found[0].nixpkgs,
+        "(attribute set of boolean) or (list of string) convertible to it"
+    );
+    assert_eq!(
+        found[0].file,
+        "nix-modules/contract/nixos/modules/system/boot/modprobe.nix"
     );
 }
 
@@ -87,14 +142,22 @@ fn missing_package_fails() {
     let report = report("nixpkgs-missing-package.json");
     assert!(!report.is_ok());
     assert_eq!(
-        problems(&report),
+        summary(&report),
         [
-            &Finding::PackageMissing {
-                attr: "formats.ini".into()
-            },
-            &Finding::PackageMissing {
-                attr: "writeShellApplication".into()
-            },
+            row(
+                Severity::Failure,
+                Kind::PackageMissing,
+                "pkgs.formats.ini",
+                None,
+                None
+            ),
+            row(
+                Severity::Failure,
+                Kind::PackageMissing,
+                "pkgs.writeShellApplication",
+                None,
+                None
+            ),
         ]
     );
     let text = report.to_string();
@@ -110,20 +173,20 @@ fn moved_declaration_only_warns() {
         "a moved declaration is a warning, not a failure:\n{report}"
     );
     assert_eq!(
-        problems(&report),
-        [&Finding::DeclaredElsewhere {
-            option: "users.motd".into(),
-            contract_file: "nixos/modules/security/pam.nix".into(),
-            nixpkgs_files: vec!["nixos/modules/security/pam/motd.nix".into()],
-        }]
+        summary(&report),
+        [row(
+            Severity::Warning,
+            Kind::DeclaredElsewhere,
+            "users.motd",
+            None,
+            None
+        )]
     );
-    assert!(report.findings().contains(&Finding::Ok {
-        option: "users.motd".into()
-    }));
+    assert!(ok(&report, "users.motd"), "{report}");
     let text = report.to_string();
     assert!(text.contains("WARN  users.motd"), "{text}");
     assert!(
-        text.contains("nixos/modules/security/pam/motd.nix"),
+        text.contains("nix-modules/contract/nixos/modules/security/pam/motd.nix"),
         "{text}"
     );
 }
@@ -132,24 +195,190 @@ fn moved_declaration_only_warns() {
 fn changed_sub_options_fail() {
     let report = report("nixpkgs-sub-options.json");
     assert!(!report.is_ok());
+    let found = problems(&report);
     assert_eq!(
-        problems(&report),
+        summary(&report),
         [
-            &Finding::SubOptionMissing {
-                option: "users.users".into(),
-                sub_option: "initialPassword".into()
-            },
-            &Finding::SubOptionTypeMismatch {
-                option: "users.users".into(),
-                sub_option: "openssh.authorizedKeys.keys".into(),
-                contract: "list of (optionally newline-terminated) single-line string".into(),
-                nixpkgs: "list of string".into(),
-            },
+            row(
+                Severity::Failure,
+                Kind::SubOptionMissing,
+                "users.users",
+                None,
+                None
+            ),
+            row(
+                Severity::Failure,
+                Kind::SubOptionTypeMismatch,
+                "users.users",
+                None,
+                None
+            ),
         ]
     );
-    assert!(!report.findings().contains(&Finding::Ok {
-        option: "users.users".into()
-    }));
+    assert!(found[0].what.contains("initialPassword"), "{}", found[0]);
+    assert!(
+        found[1].what.contains("openssh.authorizedKeys.keys"),
+        "{}",
+        found[1]
+    );
+    assert_eq!(
+        found[1].contract,
+        "list of (optionally newline-terminated) single-line string"
+    );
+    assert_eq!(found[1].nixpkgs, "list of string");
+    assert!(!ok(&report, "users.users"));
+}
+
+#[test]
+fn missing_definition_fails_in_every_context() {
+    let report = report("nixpkgs-missing-definition.json");
+    assert!(!report.is_ok());
+    assert_eq!(
+        summary(&report),
+        in_every_context(
+            Severity::Failure,
+            Kind::DefinitionMissing,
+            "boot.kernelParams"
+        )
+    );
+    let found = problems(&report);
+    assert_eq!(
+        found[0].file,
+        "nix-modules/contract/nixos/modules/security/default.nix"
+    );
+    assert!(
+        found[0].contract.contains("security/default.nix"),
+        "{}",
+        found[0]
+    );
+    assert!(
+        !found[0].nixpkgs.contains("security/default.nix"),
+        "{}",
+        found[0]
+    );
+    assert!(!ok(&report, "boot.kernelParams"));
+}
+
+#[test]
+fn another_priority_fails() {
+    let report = report("nixpkgs-other-priority.json");
+    assert_eq!(
+        summary(&report),
+        [row(
+            Severity::Failure,
+            Kind::PriorityMismatch,
+            "services.getty.greetingLine",
+            Some(Context::System),
+            None
+        )]
+    );
+    let found = problems(&report);
+    assert_eq!(
+        found[0].file,
+        "nix-modules/contract/nixos/modules/services/ttys/getty.nix"
+    );
+    assert!(
+        found[0].contract.starts_with("priority 1000: "),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[0].nixpkgs.starts_with("priority 100: "),
+        "{}",
+        found[0]
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("FAIL  services.getty.greetingLine (system context)"),
+        "{text}"
+    );
+    assert!(text.contains("a plain definition"), "{text}");
+}
+
+#[test]
+fn another_value_fails() {
+    let report = report("nixpkgs-other-value.json");
+    assert_eq!(
+        summary(&report),
+        in_every_context(
+            Severity::Failure,
+            Kind::ValueMismatch,
+            "documentation.enable"
+        )
+    );
+    let found = problems(&report);
+    assert_eq!(
+        found[0].file,
+        "nix-modules/contract/nixos/modules/misc/documentation.nix"
+    );
+    assert!(found[0].contract.contains("= true"), "{}", found[0]);
+    assert!(found[0].nixpkgs.contains("= false"), "{}", found[0]);
+}
+
+#[test]
+fn an_unmodelled_sysctl_fails() {
+    let report = report("nixpkgs-extra-sysctl.json");
+    assert!(!report.is_ok());
+    assert_eq!(
+        summary(&report),
+        [row(
+            Severity::Failure,
+            Kind::UnmodelledKey,
+            "boot.kernel.sysctl",
+            Some(Context::Test),
+            Some("net.core.bpf_jit_enable")
+        )]
+    );
+    let found = problems(&report);
+    assert_eq!(
+        found[0].file,
+        "nix-modules/contract/nixos/modules/config/sysctl.nix"
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("FAIL  boot.kernel.sysctl.\"net.core.bpf_jit_enable\" (test context)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unmodelled_etc_entry_only_warns() {
+    let report = report("nixpkgs-extra-etc.json");
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(
+        summary(&report),
+        [row(
+            Severity::Warning,
+            Kind::UnmodelledKey,
+            "environment.etc",
+            Some(Context::System),
+            Some("os-release")
+        )]
+    );
+    assert_eq!(
+        problems(&report)[0].file,
+        "nix-modules/contract/nixos/modules/misc/version.nix"
+    );
+    assert!(ok(&report, "environment.etc"));
+}
+
+#[test]
+fn an_option_missing_in_the_vm_fails() {
+    let report = report("nixpkgs-no-vm-option.json");
+    assert_eq!(
+        summary(&report),
+        [row(
+            Severity::Failure,
+            Kind::ContextMismatch,
+            "virtualisation.cores",
+            Some(Context::Vm),
+            None
+        )]
+    );
+    assert_eq!(
+        problems(&report)[0].file,
+        "nix-modules/contract/nixos/modules/virtualisation/qemu-vm.nix"
+    );
 }
 
 #[test]

@@ -5,7 +5,15 @@
 # evaluates the configuration again with qemu-vm.nix and these definitions.
 {lib, ...}: {
   options.virtualisation.vmVariant = lib.mkOption {
-    type = lib.types.deferredModule;
+    # nixpkgs' type is the submodule type of the extended configuration; the
+    # contract evaluates that configuration itself (module-list.nix), so it
+    # only collects the definitions here, under nixpkgs' type name.
+    type =
+      lib.types.deferredModule
+      // {
+        name = "submodule";
+        description = "submodule";
+      };
     default = {};
     description = "Configuration that applies only to the VM built by `system.build.vm`.";
   };
