@@ -28,6 +28,15 @@
         strict.succeed("grep -q init_on_free=1 /proc/cmdline")
         baseline.succeed("grep -qx 'blacklist dccp' /etc/modprobe.d/nixos.conf")
 
+    with subtest("strict refuses what baseline allows"):
+        baseline.succeed("test $(sysctl -n kernel.sysrq) = 4")
+        strict.succeed("test $(sysctl -n kernel.sysrq) = 0")
+        # security.lockKernelModules: module loading is switched off once booted.
+        strict.wait_for_unit("disable-kernel-module-loading.service")
+        strict.succeed("test $(cat /proc/sys/kernel/modules_disabled) = 1")
+        strict.fail("modprobe dccp")
+        baseline.succeed("test $(cat /proc/sys/kernel/modules_disabled) = 0")
+
     with subtest("the manifest lists the branch"):
         manifest = json.loads(baseline.succeed("cat /etc/domi-nix/features.json"))
         assert "hardening" in manifest["features"], manifest

@@ -63,10 +63,11 @@ in {
     system.nixos.distroName = mkDefault "domi-nix";
     system.nixos.variant_id = mkDefault "domi-nix";
     system.nixos.variantName = mkDefault "domi-nix trunk";
-    # Weaker than mkDefault for the same reason: the test framework sets it
-    # with `mkDefault lib.trivial.release`, which differs from ours whenever
-    # nixpkgs is another release. Stronger than the option default, so
-    # nixpkgs' "stateVersion is not set" warning (highestPrio == 1500) stays quiet.
+    # Weaker than mkDefault, so that a host's own mkDefault wins without a
+    # conflict (older test frameworks set it with `mkDefault`, 25.11's
+    # test-instrumentation.nix with `mkOverride 1200`, which this beats).
+    # Stronger than the option default, so nixpkgs' "stateVersion is not
+    # set" warning (highestPrio == 1500) stays quiet.
     system.stateVersion = lib.mkOverride 1100 "25.11";
 
     # No greeting line of our own: getty.nix sets one with mkDefault

@@ -82,6 +82,9 @@
         # nixpkgs: "${config.users.defaultUserHome}/${name}", /home by default.
         home = lib.mkDefault "/home/${config.name}";
         isSystemUser = lib.mkDefault false;
+        # nixpkgs: useDefaultShell, then users.defaultUserShell, which
+        # programs/bash sets (mkDefault) to pkgs.bashInteractive.
+        shell = lib.mkDefault pkgs.bashInteractive;
       })
     ];
   });
@@ -103,6 +106,7 @@ in {
     };
     nobody = {
       description = "Unprivileged account (don't use!)";
+      isSystemUser = true;
       group = "nogroup";
     };
   };

@@ -67,5 +67,14 @@ in {
     };
   };
 
-  config.system.nixos.version = lib.mkDefault (cfg.release + cfg.versionSuffix);
+  config = {
+    system.nixos.version = lib.mkDefault (cfg.release + cfg.versionSuffix);
+
+    assertions = [
+      {
+        assertion = builtins.match "[0-9]{2}\\.[0-9]{2}" config.system.stateVersion != null;
+        message = "system.stateVersion must be of the form YY.MM, e.g. 25.11.";
+      }
+    ];
+  };
 }

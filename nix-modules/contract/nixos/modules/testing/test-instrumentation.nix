@@ -26,6 +26,8 @@ in {
       "clocksource=acpi_pm"
     ];
 
+    boot.consoleLogLevel = 7;
+
     boot.kernel.sysctl = {
       "kernel.hung_task_timeout_secs" = 600;
       "vm.panic_on_oom" = lib.mkDefault 2;
