@@ -1,0 +1,380 @@
+//! A Nix command line as a value, and running it bounded in time.
+
+use std::ffi::{OsStr, OsString};
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::FEATURES;
+
+/// One Nix call: the program, its arguments (the experimental features
+/// first), how long it may take, and where its stderr goes.
+#[derive(Debug, Clone)]
+pub struct NixCommand {
+    program: String,
+    args: Vec<OsString>,
+    timeout: Option<Duration>,
+    stderr_to_terminal: bool,
+}
+
+/// What a finished Nix call printed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    pub stdout: String,
+    /// Empty when stderr went to the terminal.
+    pub stderr: String,
+}
+
+/// Why a Nix call did not answer. Each message names the call.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NixError {
+    #[error(
+        "`{program}` is not on PATH — install Nix ≥ 2.8 (Debian/Ubuntu: `apt-get install nix-bin`)"
+    )]
+    NotFound { program: String },
+    #[error("cannot run `{command}`: {error}")]
+    Spawn { command: String, error: String },
+    #[error("`{command}` failed ({status}){}", stderr_part(.stderr))]
+    Failed {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+    #[error(
+        "`{command}` did not finish within {} s and was stopped, with every process it started. \
+         Fix: if it was only slow, give it longer with `--timeout <seconds>`; if it hangs, run the \
+         command by hand to see where",
+        .after.as_secs()
+    )]
+    TimedOut { command: String, after: Duration },
+    #[error("`{command}` answered something that is not UTF-8")]
+    NotUtf8 { command: String },
+}
+
+fn stderr_part(stderr: &str) -> String {
+    let stderr = stderr.trim();
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(":\n{stderr}")
+    }
+}
+
+impl NixError {
+    /// Nix's own stderr, when it ran and failed.
+    pub fn stderr(&self) -> Option<&str> {
+        match self {
+            NixError::Failed { stderr, .. } => Some(stderr),
+            _ => None,
+        }
+    }
+}
+
+impl NixCommand {
+    fn new(program: &'static str) -> NixCommand {
+        NixCommand {
+            program: program.to_owned(),
+            args: vec!["--extra-experimental-features".into(), FEATURES.into()],
+            timeout: None,
+            stderr_to_terminal: false,
+        }
+    }
+
+    /// `nix <subcommand> …`, e.g. `NixCommand::nix("build")`.
+    pub fn nix(subcommand: &str) -> NixCommand {
+        NixCommand::new("nix").arg(subcommand)
+    }
+
+    /// `nix-instantiate …` (Nix 2.8's `nix eval --file` cannot pass `--argstr`).
+    pub fn instantiate() -> NixCommand {
+        NixCommand::new("nix-instantiate")
+    }
+
+    /// `nix-store …`.
+    pub fn store() -> NixCommand {
+        NixCommand::new("nix-store")
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> NixCommand {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> NixCommand
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Stops the call (and everything it started) after `timeout`.
+    pub fn timeout(mut self, timeout: Option<Duration>) -> NixCommand {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Lets Nix's progress and errors through to the terminal.
+    pub fn stderr_to_terminal(mut self) -> NixCommand {
+        self.stderr_to_terminal = true;
+        self
+    }
+
+    /// The whole command line, program first.
+    pub fn argv(&self) -> Vec<String> {
+        std::iter::once(self.program.clone())
+            .chain(self.args.iter().map(|a| a.to_string_lossy().into_owned()))
+            .collect()
+    }
+
+    /// The command line as one would type it (for messages).
+    pub fn display(&self) -> String {
+        self.argv()
+            .iter()
+            .map(|w| {
+                if !w.is_empty()
+                    && w.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-#".contains(c))
+                {
+                    w.clone()
+                } else {
+                    format!("'{}'", w.replace('\'', r"'\''"))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Runs the call; its stdout (and stderr, unless it goes to the
+    /// terminal) when it succeeds.
+    pub fn output(&self) -> Result<Output, NixError> {
+        let (status, output) = self.run()?;
+        if status.success() {
+            Ok(output)
+        } else {
+            Err(NixError::Failed {
+                command: self.display(),
+                status: describe(status),
+                stderr: output.stderr,
+            })
+        }
+    }
+
+    /// Runs the call whatever its exit status; the status and what it printed.
+    pub fn run(&self) -> Result<(ExitStatus, Output), NixError> {
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(if self.stderr_to_terminal {
+                Stdio::inherit()
+            } else {
+                Stdio::piped()
+            });
+        // Its own process group, so a timeout stops everything it started.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command.spawn().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                NixError::NotFound {
+                    program: self.program.clone(),
+                }
+            } else {
+                NixError::Spawn {
+                    command: self.display(),
+                    error: e.to_string(),
+                }
+            }
+        })?;
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let status = self.wait(&mut child)?;
+        let text = |bytes: Vec<u8>| {
+            String::from_utf8(bytes).map_err(|_| NixError::NotUtf8 {
+                command: self.display(),
+            })
+        };
+        let output = Output {
+            stdout: text(stdout.join().unwrap_or_default())?,
+            stderr: String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned(),
+        };
+        Ok((status, output))
+    }
+
+    fn wait(&self, child: &mut Child) -> Result<ExitStatus, NixError> {
+        let Some(timeout) = self.timeout else {
+            return child.wait().map_err(|e| NixError::Spawn {
+                command: self.display(),
+                error: e.to_string(),
+            });
+        };
+        let deadline = Instant::now() + timeout;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return Ok(status),
+                Ok(None) if Instant::now() >= deadline => {
+                    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+                        let _ =
+                            rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+                    }
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(NixError::TimedOut {
+                        command: self.display(),
+                        after: timeout,
+                    });
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                Err(e) => {
+                    return Err(NixError::Spawn {
+                        command: self.display(),
+                        error: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own (so neither pipe fills up).
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
+}
+
+fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => status.to_string(),
+    }
+}
+
+/// The one check that Nix is installed and answers: its version.
+pub fn available() -> Result<String, NixError> {
+    let out = NixCommand::nix("--version")
+        .timeout(Some(Duration::from_secs(30)))
+        .output()?;
+    let version = out.stdout.trim().to_owned();
+    if version.starts_with("nix (Nix) ") {
+        Ok(version)
+    } else {
+        Err(NixError::Failed {
+            command: "nix --version".to_owned(),
+            status: "an answer that is not a Nix version".to_owned(),
+            stderr: version,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    impl NixCommand {
+        /// The same call, with the program taken from `dir`.
+        fn program_in(mut self, dir: &Path) -> NixCommand {
+            self.program = dir.join(&self.program).display().to_string();
+            self
+        }
+    }
+
+    /// A `nix` in `dir` that runs `script`.
+    fn fake_nix(dir: &Path, script: &str) {
+        let file = dir.join("nix");
+        std::fs::write(&file, format!("#!/bin/sh\n{script}\n")).expect("write");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+
+    #[test]
+    fn a_hanging_nix_is_stopped_with_its_children() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pidfile = dir.path().join("child.pid");
+        fake_nix(
+            dir.path(),
+            &format!("sleep 300 & echo $! > {}\nwait", pidfile.display()),
+        );
+        let started = Instant::now();
+        let err = NixCommand::nix("eval")
+            .program_in(dir.path())
+            .timeout(Some(Duration::from_millis(500)))
+            .output()
+            .expect_err("times out");
+        assert!(matches!(err, NixError::TimedOut { .. }), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(30));
+        let message = err.to_string();
+        assert!(message.contains("'nix-command flakes' eval"), "{message}");
+        assert!(message.contains("--timeout"), "{message}");
+        let child = std::fs::read_to_string(&pidfile).expect("the child wrote its pid");
+        std::thread::sleep(Duration::from_millis(100));
+        // Gone, or a zombie waiting to be reaped by whoever inherited it.
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", child.trim())).unwrap_or_default();
+        let alive = stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'));
+        assert!(!alive, "the grandchild `sleep` was stopped too");
+    }
+
+    #[test]
+    fn a_failing_or_killed_nix_is_a_failure_naming_the_call() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fake_nix(dir.path(), "echo 'error: boom' >&2\nexit 1");
+        let err = NixCommand::nix("eval")
+            .program_in(dir.path())
+            .output()
+            .expect_err("fails");
+        assert!(matches!(err, NixError::Failed { .. }), "{err}");
+        let message = err.to_string();
+        assert!(
+            message.contains("exit code 1") && message.contains("error: boom"),
+            "{message}"
+        );
+
+        fake_nix(dir.path(), "kill -9 $$");
+        let err = NixCommand::nix("eval")
+            .program_in(dir.path())
+            .output()
+            .expect_err("killed");
+        assert!(err.to_string().contains("killed by signal 9"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_nix_says_how_to_install_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = NixCommand::nix("eval")
+            .program_in(dir.path())
+            .output()
+            .expect_err("missing");
+        assert!(matches!(err, NixError::NotFound { .. }), "{err}");
+        assert!(err.to_string().contains("apt-get install nix-bin"), "{err}");
+    }
+
+    #[test]
+    fn every_call_passes_the_features_first() {
+        assert_eq!(
+            NixCommand::nix("build").arg("x").argv(),
+            [
+                "nix",
+                "--extra-experimental-features",
+                "nix-command flakes",
+                "build",
+                "x"
+            ]
+        );
+        assert_eq!(
+            NixCommand::store().display(),
+            "nix-store --extra-experimental-features 'nix-command flakes'"
+        );
+    }
+}
