@@ -8,7 +8,7 @@ use xshell::{Shell, cmd};
 
 use crate::{Failure, Result};
 
-pub use dominix_eval::NIX_FEATURES;
+pub use dominix_nix::FEATURES as NIX_FEATURES;
 
 /// A validated `/nix/store/<32 base32 chars>-<name>` path.
 #[derive(Debug, Clone, PartialEq, Eq)]

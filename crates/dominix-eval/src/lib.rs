@@ -15,12 +15,14 @@ pub mod skip;
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use dominix_nix::NixError;
 pub use lock::{Lock, LockError, LockedInput};
-pub use nix::{NIX_FEATURES, Nix};
 
 /// Where a configuration is built, and so which of nixpkgs' own definitions
 /// it gets (see nix-modules/contract/module-list.nix).
@@ -181,6 +183,10 @@ pub enum Unavailable {
     },
     #[error("{0}")]
     Lock(String),
+    /// Nix is installed but does not answer properly. Not a reason to skip:
+    /// callers report it as a failure.
+    #[error("{0}")]
+    Broken(String),
 }
 
 impl Unavailable {
@@ -194,8 +200,9 @@ impl Unavailable {
 pub enum EvalError {
     #[error("{case}: module evaluation is unavailable: {reason}")]
     Unavailable { case: String, reason: Unavailable },
-    #[error("{case}: could not run `nix`: {message}")]
-    Spawn { case: String, message: String },
+    /// Nix did not answer: not installed, killed, timed out.
+    #[error("{case}: {error}")]
+    Run { case: String, error: NixError },
     /// Nix failed; boxed because it carries the whole finding.
     #[error("{0}")]
     Nix(Box<NixFailure>),
@@ -246,8 +253,11 @@ impl std::fmt::Display for NixFailure {
 #[derive(Debug, Clone)]
 pub struct Evaluator {
     root: Utf8PathBuf,
-    nix: Nix,
+    timeout: Option<Duration>,
 }
+
+/// How long one evaluation may take unless the caller says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The flake inputs module evaluation needs (nixpkgs itself is never forced).
 pub const EVAL_INPUTS: &[&str] = &["nixpkgs-lib", "flake-parts"];
@@ -256,8 +266,14 @@ impl Evaluator {
     pub fn new(root: impl Into<Utf8PathBuf>) -> Self {
         Evaluator {
             root: root.into(),
-            nix: Nix,
+            timeout: Some(DEFAULT_TIMEOUT),
         }
+    }
+
+    /// Every Nix call of this evaluator is stopped after `timeout`.
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     pub fn root(&self) -> &Utf8Path {
@@ -266,8 +282,10 @@ impl Evaluator {
 
     /// Checks that Nix is installed and the pinned inputs are in the store.
     pub fn preflight(&self) -> Result<(), Unavailable> {
-        if !self.nix.available() {
-            return Err(Unavailable::NoNix);
+        match dominix_nix::available() {
+            Ok(_) => {}
+            Err(NixError::NotFound { .. }) => return Err(Unavailable::NoNix),
+            Err(error) => return Err(Unavailable::Broken(error.to_string())),
         }
         let lock = Lock::read(&self.root.join("flake.lock"))
             .map_err(|e| Unavailable::Lock(e.to_string()))?;
@@ -275,7 +293,9 @@ impl Evaluator {
             let input = lock
                 .input(name)
                 .map_err(|e| Unavailable::Lock(e.to_string()))?;
-            if !self.nix.has_source(&input.nar_hash) {
+            let seeded = nix::has_source(&input.nar_hash, self.timeout)
+                .map_err(|e| Unavailable::Broken(e.to_string()))?;
+            if !seeded {
                 return Err(Unavailable::NotSeeded {
                     input: (*name).to_owned(),
                     rev: input.short_rev(),
@@ -290,16 +310,13 @@ impl Evaluator {
     pub fn eval(&self, id: &str, case: &Case) -> Result<Outcome, EvalError> {
         let mut cases = BTreeMap::new();
         cases.insert(id.to_owned(), case.clone());
-        let mut answers = match self.run("single", &cases, false) {
-            Ok(answers) => answers,
-            // Nix names no file or option for some errors (infinite recursion,
-            // errors inside lib): ask once more with --show-trace, only to locate it.
-            Err(failure) if failure.needs_trace(&self.root) => {
-                let trace = self.run("single", &cases, true).err();
-                return Err(failure.located_by(trace).for_case(id, case, &self.root));
-            }
-            Err(failure) => return Err(failure.for_case(id, case, &self.root)),
-        };
+        let mut answers = self.run("single", &cases, false).map_err(|error| {
+            nix::failure(id, case, error, &self.root, || {
+                self.run("single", &cases, true)
+                    .err()
+                    .and_then(|e| e.stderr().map(str::to_owned))
+            })
+        })?;
         let answer = answers.remove(id).ok_or_else(|| EvalError::Output {
             case: id.to_owned(),
             message: "the case is missing from the answer".into(),
@@ -332,26 +349,33 @@ impl Evaluator {
 
     /// Every branch's NixOS VM test (`vm-test.nix`): its nodes and script.
     pub fn vm_tests(&self) -> Result<BTreeMap<String, VmTest>, EvalError> {
-        let request = serde_json::json!({ "mode": "tests" }).to_string();
-        let stdout = self
-            .nix
-            .eval_file(&self.root.join("nix-modules/eval"), &request, false)
-            .map_err(|e| e.for_case("vm-tests", &Case::default(), &self.root))?;
-        serde_json::from_str(&stdout).map_err(|e| EvalError::Output {
-            case: "vm-tests".into(),
-            message: e.to_string(),
-        })
+        self.request("vm-tests", serde_json::json!({ "mode": "tests" }))
     }
 
     /// The contract's own description (`describe` in nix-modules/contract), for `contract verify`.
     pub fn describe_contract(&self) -> Result<Value, EvalError> {
-        let request = serde_json::json!({ "mode": "describe-contract" }).to_string();
-        let stdout = self
-            .nix
-            .eval_file(&self.root.join("nix-modules/eval"), &request, false)
-            .map_err(|e| e.for_case("contract", &Case::default(), &self.root))?;
+        self.request(
+            "contract",
+            serde_json::json!({ "mode": "describe-contract" }),
+        )
+    }
+
+    /// One request to nix-modules/eval that is not a batch of cases.
+    fn request<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        request: Value,
+    ) -> Result<T, EvalError> {
+        let entry = self.root.join("nix-modules/eval");
+        let stdout = nix::eval_file(
+            &entry,
+            &[("request", &request.to_string())],
+            false,
+            self.timeout,
+        )
+        .map_err(|e| nix::failure(what, &Case::default(), e, &self.root, || None))?;
         serde_json::from_str(&stdout).map_err(|e| EvalError::Output {
-            case: "contract".into(),
+            case: what.into(),
             message: e.to_string(),
         })
     }
@@ -362,10 +386,8 @@ impl Evaluator {
         file: &Utf8Path,
         args: &[(&str, &str)],
     ) -> Result<Value, EvalError> {
-        let stdout = self
-            .nix
-            .eval_file_args(file, args, false)
-            .map_err(|e| e.for_case(file.as_str(), &Case::default(), &self.root))?;
+        let stdout = nix::eval_file(file, args, false, self.timeout)
+            .map_err(|e| nix::failure(file.as_str(), &Case::default(), e, &self.root, || None))?;
         serde_json::from_str(&stdout).map_err(|e| EvalError::Output {
             case: file.to_string(),
             message: e.to_string(),
@@ -377,11 +399,15 @@ impl Evaluator {
         mode: &str,
         cases: &BTreeMap<String, Case>,
         show_trace: bool,
-    ) -> Result<BTreeMap<String, Value>, nix::Failure> {
+    ) -> Result<BTreeMap<String, Value>, NixError> {
         let request = serde_json::json!({ "mode": mode, "cases": cases }).to_string();
         let entry = self.root.join("nix-modules/eval");
-        let stdout = self.nix.eval_file(&entry, &request, show_trace)?;
-        serde_json::from_str(&stdout).map_err(|e| nix::Failure::Output(format!("not JSON: {e}")))
+        let stdout = nix::eval_file(&entry, &[("request", &request)], show_trace, self.timeout)?;
+        serde_json::from_str(&stdout).map_err(|e| NixError::Failed {
+            command: format!("nix-instantiate --eval {entry}"),
+            status: "an answer that is not JSON".to_owned(),
+            stderr: e.to_string(),
+        })
     }
 }
 

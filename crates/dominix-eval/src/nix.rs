@@ -1,174 +1,91 @@
-//! Running Nix for the evaluator, and turning its errors into findings.
+//! Running Nix for the evaluator (through `dominix-nix`, the one place that
+//! builds Nix command lines), and reading its errors — once — into a
+//! [`crate::NixFailure`] naming the case, file and option.
+
+use std::time::Duration;
 
 use camino::Utf8Path;
-use xshell::{Shell, cmd};
+use dominix_nix::{NixCommand, NixError};
 
-use crate::{Case, EvalError};
+use crate::{Case, EvalError, NixFailure};
 
-/// Experimental features every Nix call passes: Nix 2.8 needs them for
-/// `nix eval` and `builtins.fetchTree`.
-pub const NIX_FEATURES: &str = "nix-command flakes";
-
-/// The Nix executable (taken from PATH, so tests can put a recording `nix` first).
-#[derive(Debug, Clone, Default)]
-pub struct Nix;
-
-#[derive(Debug)]
-pub(crate) enum Failure {
-    Spawn(String),
-    /// Nix ran and failed: its stderr, and the stderr of a `--show-trace`
-    /// rerun when one was needed to locate the error.
-    Nix {
-        stderr: String,
-        trace: Option<String>,
-    },
-    Output(String),
-}
-
-impl Nix {
-    pub fn available(&self) -> bool {
-        shell().is_ok_and(|sh| {
-            cmd!(sh, "nix --version")
-                .quiet()
-                .ignore_stderr()
-                .read()
-                .is_ok()
-        })
-    }
-
-    /// The store path a fixed-output source with this NAR hash has.
-    pub fn store_path_of(&self, nar_hash: &str) -> Option<String> {
-        let sh = shell().ok()?;
-        cmd!(
-            sh,
-            "nix-store --print-fixed-path --recursive sha256 {nar_hash} source"
-        )
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .ok()
-    }
-
-    /// Whether the source with this NAR hash is a valid path of the configured
-    /// store (asked of the store, not the file system: a path on disk may be
-    /// invalid, and `store = …` may point elsewhere).
-    pub fn has_source(&self, nar_hash: &str) -> bool {
-        let (Ok(sh), Some(path)) = (shell(), self.store_path_of(nar_hash)) else {
-            return false;
-        };
-        cmd!(sh, "nix-store --check-validity {path}")
-            .quiet()
-            .ignore_stderr()
-            .ignore_stdout()
-            .run()
-            .is_ok()
-    }
-
-    /// `nix-instantiate --eval --strict --json FILE --argstr request JSON`.
-    ///
-    /// `nix-instantiate` because Nix 2.8's `nix eval --file` does not call the
-    /// file's function with `--argstr`. Nothing is fetched: [`crate::Evaluator::preflight`]
-    /// has checked that the pinned inputs are in the store.
-    pub(crate) fn eval_file(
-        &self,
-        file: &Utf8Path,
-        request: &str,
-        show_trace: bool,
-    ) -> Result<String, Failure> {
-        self.eval_file_args(file, &[("request", request)], show_trace)
-    }
-
-    /// `nix-instantiate --eval --strict --json FILE --argstr NAME VALUE…`.
-    pub(crate) fn eval_file_args(
-        &self,
-        file: &Utf8Path,
-        args: &[(&str, &str)],
-        show_trace: bool,
-    ) -> Result<String, Failure> {
-        let sh = shell().map_err(|e| Failure::Spawn(e.to_string()))?;
-        let argv: Vec<&str> = args
-            .iter()
-            .flat_map(|(name, value)| ["--argstr", name, value])
-            .collect();
-        let trace = show_trace.then_some("--show-trace");
-        let output = cmd!(
-            sh,
-            "nix-instantiate --extra-experimental-features {NIX_FEATURES} --eval --strict --json {trace...} {file} {argv...}"
-        )
-        .quiet()
-        .ignore_status()
+/// `nix-instantiate --eval --strict --json FILE --argstr NAME VALUE…`.
+///
+/// `nix-instantiate` because Nix 2.8's `nix eval --file` does not call the
+/// file's function with `--argstr`. Nothing is fetched: [`crate::Evaluator::preflight`]
+/// has checked that the pinned inputs are in the store.
+pub(crate) fn eval_file(
+    file: &Utf8Path,
+    args: &[(&str, &str)],
+    show_trace: bool,
+    timeout: Option<Duration>,
+) -> Result<String, NixError> {
+    let argv = args
+        .iter()
+        .flat_map(|(name, value)| ["--argstr", name, value]);
+    let trace = show_trace.then_some("--show-trace");
+    NixCommand::instantiate()
+        .args(["--eval", "--strict", "--json"])
+        .args(trace)
+        .arg(file)
+        .args(argv)
+        .timeout(timeout)
         .output()
-        .map_err(|e| Failure::Spawn(e.to_string()))?;
-        if output.status.success() {
-            String::from_utf8(output.stdout).map_err(|e| Failure::Output(e.to_string()))
-        } else {
-            Err(Failure::Nix {
-                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-                trace: None,
-            })
-        }
-    }
+        .map(|out| out.stdout)
 }
 
-fn shell() -> xshell::Result<Shell> {
-    Shell::new()
+/// Whether the source with this NAR hash is a valid path of the configured
+/// store (asked of the store, not the file system: a path on disk may be
+/// invalid, and `store = …` may point elsewhere).
+pub(crate) fn has_source(nar_hash: &str, timeout: Option<Duration>) -> Result<bool, NixError> {
+    let path = NixCommand::store()
+        .args([
+            "--print-fixed-path",
+            "--recursive",
+            "sha256",
+            nar_hash,
+            "source",
+        ])
+        .timeout(timeout)
+        .output()?
+        .stdout;
+    let (status, _) = NixCommand::store()
+        .args(["--check-validity", path.trim()])
+        .timeout(timeout)
+        .run()?;
+    Ok(status.success())
 }
 
-impl Failure {
-    /// Whether Nix's message leaves the file or the option unnamed, so a
-    /// `--show-trace` rerun is worth it.
-    pub(crate) fn needs_trace(&self, root: &Utf8Path) -> bool {
-        match self {
-            Failure::Nix {
-                stderr,
-                trace: None,
-            } => {
-                let finding = Finding::from_stderr(stderr, root);
-                finding.file.is_none() || finding.option.is_none() && finding.kind != Kind::Syntax
-            }
-            _ => false,
-        }
+/// A failed evaluation of `case`: Nix's message read once; when it names no
+/// file or option (infinite recursion, errors inside lib), `rerun_with_trace`
+/// asks once more with `--show-trace`, only to locate it.
+pub(crate) fn failure(
+    id: &str,
+    case: &Case,
+    error: NixError,
+    root: &Utf8Path,
+    rerun_with_trace: impl FnOnce() -> Option<String>,
+) -> EvalError {
+    let Some(stderr) = error.stderr() else {
+        return EvalError::Run {
+            case: id.to_owned(),
+            error,
+        };
+    };
+    let mut finding = Finding::from_stderr(stderr, root);
+    let unlocated =
+        finding.file.is_none() || finding.option.is_none() && finding.kind != Kind::Syntax;
+    if unlocated && let Some(trace) = rerun_with_trace() {
+        finding.locate(&trace, root);
     }
-
-    /// Keeps this failure's message, adding the trace of a rerun to locate it.
-    pub(crate) fn located_by(self, rerun: Option<Failure>) -> Failure {
-        match (self, rerun) {
-            (Failure::Nix { stderr, .. }, Some(Failure::Nix { stderr: trace, .. })) => {
-                Failure::Nix {
-                    stderr,
-                    trace: Some(trace),
-                }
-            }
-            (failure, _) => failure,
-        }
-    }
-
-    pub(crate) fn for_case(self, id: &str, case: &Case, root: &Utf8Path) -> EvalError {
-        match self {
-            Failure::Spawn(message) => EvalError::Spawn {
-                case: id.to_owned(),
-                message,
-            },
-            Failure::Output(message) => EvalError::Output {
-                case: id.to_owned(),
-                message,
-            },
-            Failure::Nix { stderr, trace } => {
-                let mut finding = Finding::from_stderr(&stderr, root);
-                if let Some(trace) = trace {
-                    finding.locate(&trace, root);
-                }
-                EvalError::Nix(Box::new(crate::NixFailure {
-                    case: id.to_owned(),
-                    features: case.features.clone(),
-                    hint: finding.hint(),
-                    file: finding.file,
-                    option: finding.option,
-                    message: finding.message,
-                }))
-            }
-        }
-    }
+    EvalError::Nix(Box::new(NixFailure {
+        case: id.to_owned(),
+        features: case.features.clone(),
+        hint: finding.hint(),
+        file: finding.file,
+        option: finding.option,
+        message: finding.message,
+    }))
 }
 
 /// What an error message of Nix says, in pieces.

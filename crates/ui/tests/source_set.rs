@@ -176,7 +176,7 @@ fn copy_workspace(to: &Path) {
     for file in ["Cargo.toml", "Cargo.lock", "flake.lock"] {
         std::fs::copy(root.join(file), to.join(file)).unwrap();
     }
-    for dir in [".cargo", "nix-modules/lib", "crates", "xtask"] {
+    for dir in [".cargo", "nix-modules/lib", "crates", "tooling", "xtask"] {
         if root.join(dir).is_dir() {
             copy_tree(&root.join(dir), &to.join(dir));
         }
