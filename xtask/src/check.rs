@@ -7,7 +7,7 @@ use dominix_eval::{Applied, Case, Context, Drop, EvalError, Evaluator, NixFailur
 use serde::Serialize;
 use xshell::{Shell, cmd};
 
-use crate::{Failure, Project, Result, compose, fmt, nix};
+use crate::{Failure, Project, Result, changed, compose, fmt, nix};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -62,10 +62,15 @@ impl Tier {
     }
 }
 
-pub fn run(project: &Project, json: bool) -> Result<()> {
+pub fn run(project: &Project, json: bool, changed_since: Option<&str>) -> Result<()> {
     let sh = Shell::new().map_err(|e| Failure::new(e.to_string()))?;
     sh.change_dir(&project.root);
     let catalog = project.catalog()?;
+    // `--changed-since REV`: module evaluation keeps only the branches the change can affect.
+    let selected = match changed_since {
+        Some(rev) => Some((rev, changed::since(&project.root, rev, &catalog)?)),
+        None => None,
+    };
     let files = fmt::nix_files(&project.root)?;
     let have_nix = nix::available(&sh, "nix-instantiate");
 
@@ -83,7 +88,8 @@ pub fn run(project: &Project, json: bool) -> Result<()> {
     }
     tiers.push(format(project)?);
     tiers.push(deadnix(project, &sh, &files));
-    let (eval_tier, evaluated, tests) = module_eval(project, &catalog);
+    let only = selected.as_ref().map(|(_, s)| s);
+    let (eval_tier, evaluated, tests) = module_eval(project, &catalog, only);
     tiers.push(eval_tier);
     tiers.push(crate::test_scripts::tier(project, tests.as_ref()));
 
@@ -93,13 +99,19 @@ pub fn run(project: &Project, json: bool) -> Result<()> {
         count(Status::Failed),
         count(Status::Skipped),
     );
-    let total = catalog.features().len();
+    let total = only.map_or(catalog.features().len(), |s| s.features.len());
     if json {
-        let report = serde_json::json!({
+        let mut report = serde_json::json!({
             "tiers": tiers,
             "passed": passed, "failed": failed, "skipped": skipped,
             "module_eval": { "evaluated": evaluated, "features": total },
         });
+        if let Some((rev, s)) = &selected {
+            report["changed_since"] = serde_json::json!({
+                "rev": rev, "features": s.features, "changed": s.changed,
+                "everything": s.everything, "skipped": s.skipped(),
+            });
+        }
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         for tier in &tiers {
@@ -112,6 +124,9 @@ pub fn run(project: &Project, json: bool) -> Result<()> {
             for detail in tier.details.iter().chain(&tier.warnings) {
                 println!("       {}", detail.replace('\n', "\n       "));
             }
+        }
+        if let Some((rev, s)) = &selected {
+            println!("{}", s.describe(rev));
         }
         println!("module-eval: {evaluated}/{total} features evaluated");
         println!("check: {passed} passed, {failed} failed, {skipped} skipped");
@@ -260,7 +275,12 @@ pub(crate) type VmTests = BTreeMap<String, (VmTest, Vec<String>)>;
 /// of its VM test), plus the trunk alone, in one batched Nix process.
 /// Returns the tier, how many features evaluated cleanly, and the VM tests
 /// read on the way (for the test-script tier).
-fn module_eval(project: &Project, catalog: &Catalog) -> (Tier, usize, Option<VmTests>) {
+fn module_eval(
+    project: &Project,
+    catalog: &Catalog,
+    only: Option<&changed::Selected>,
+) -> (Tier, usize, Option<VmTests>) {
+    let wanted = |name: &str| only.is_none_or(|s| s.features.contains(name));
     let evaluator = Evaluator::new(project.root.clone());
     if let Err(reason) = evaluator.preflight() {
         return (Tier::skipped("module-eval", reason.skip_line()), 0, None);
@@ -274,7 +294,7 @@ fn module_eval(project: &Project, catalog: &Catalog) -> (Tier, usize, Option<VmT
     };
     let mut cases: BTreeMap<String, Case> = BTreeMap::new();
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
-    for feature in catalog.features() {
+    for feature in catalog.features().iter().filter(|f| wanted(&f.name)) {
         for system in &feature.meta.systems {
             let system = system.as_str();
             for context in [Context::System, Context::Vm] {
@@ -292,7 +312,13 @@ fn module_eval(project: &Project, catalog: &Catalog) -> (Tier, usize, Option<VmT
             }
         }
     }
-    for context in [Context::System, Context::Vm] {
+    // The trunk alone only changes with nix-modules/ (or the lock).
+    let trunk_contexts = if only.is_none_or(|s| s.everything.is_some()) {
+        &[Context::System, Context::Vm][..]
+    } else {
+        &[]
+    };
+    for &context in trunk_contexts {
         cases.insert(
             format!("(trunk) [{context}]"),
             Case::default().in_context(context),
@@ -356,17 +382,22 @@ fn module_eval(project: &Project, catalog: &Catalog) -> (Tier, usize, Option<VmT
     let evaluated = catalog
         .features()
         .iter()
-        .filter(|f| !failed_features.contains(&f.name))
+        .filter(|f| wanted(&f.name) && !failed_features.contains(&f.name))
         .count();
     let summary = format!(
         "{evaluated}/{} features against the NixOS contract ({} cases: systems, VMs, VM-test nodes)",
-        catalog.features().len(),
+        catalog
+            .features()
+            .iter()
+            .filter(|f| wanted(&f.name))
+            .count(),
         cases.len()
     );
     let mut tier = Tier::from_problems("module-eval", summary, details);
     tier.warnings = silent_drops(project, drops, &applied);
     let tests = tests
         .into_iter()
+        .filter(|(feature, _)| wanted(feature))
         .map(|(feature, test)| {
             let hosts = test
                 .nodes

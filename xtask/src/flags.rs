@@ -60,6 +60,12 @@ pub enum Cmd {
         /// Print a JSON report.
         #[arg(long)]
         json: bool,
+        /// Evaluate only the branches a change since this git revision can affect: those whose
+        /// crate changed, and every branch requiring one of them (transitively). A change in
+        /// nix-modules/, flake.lock or flake.nix selects every branch. Untracked files count
+        /// as changed. The static tiers still cover every file.
+        #[arg(long, value_name = "REV")]
+        changed_since: Option<String>,
     },
     /// Add pinned flake inputs to the Nix store, for machines without network.
     ///
@@ -135,11 +141,34 @@ pub enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Measure module evaluation of every feature (see BENCHMARKS.md).
+    /// Measure synthetic catalogs of 10 to 1,000 branches (see BENCHMARKS.md).
+    ///
+    /// Each size is a copy of this checkout with N generated branches (chains and diamonds
+    /// of `requires`, a dozen contract options each, VM tests) in a temporary directory:
+    /// planning (list, resolution, compose), the static tier, module evaluation batched
+    /// and one Nix process per branch, the evaluator's peak memory, the xtask's overhead
+    /// over raw Nix, and `check --changed-since` after a one-branch change.
     Bench {
-        /// Timed runs.
-        #[arg(long, default_value_t = 10)]
+        /// Catalog sizes: synthetic branches added to this checkout's, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [10, 100, 1000])]
+        sizes: Vec<usize>,
+        /// Timed runs of each measurement.
+        #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Seconds one measurement of one size may take: after the first run, fewer runs
+        /// are made when `runs` of them would exceed it (the report says how many ran).
+        #[arg(long, default_value_t = 120)]
+        budget: u64,
+        /// One Nix process per branch for at most this many branches of a size; beyond,
+        /// an evenly spread sample is timed and scaled to the whole catalog (the report says so).
+        #[arg(long, default_value_t = 100)]
+        per_process_sample: usize,
+        /// Write the results into BENCHMARKS.md (its generated section) and docs/bench.svg.
+        #[arg(long)]
+        write: bool,
+        /// Keep the generated catalogs (their directories are printed).
+        #[arg(long)]
+        keep: bool,
     },
     /// Format every Nix file with alejandra.
     Fmt {
@@ -239,7 +268,10 @@ impl Xtask {
                     println!("next: {}", line.join(" "));
                 })
             }
-            Cmd::Check { json } => crate::check::run(project, json),
+            Cmd::Check {
+                json,
+                changed_since,
+            } => crate::check::run(project, json, changed_since.as_deref()),
             Cmd::Seed {
                 inputs,
                 from,
@@ -278,7 +310,24 @@ impl Xtask {
                 dry_run,
             ),
             Cmd::Fmt { check } => crate::fmt::run(project, check),
-            Cmd::Bench { runs } => crate::bench::run(project, runs),
+            Cmd::Bench {
+                sizes,
+                runs,
+                budget,
+                per_process_sample,
+                write,
+                keep,
+            } => crate::bench::run(
+                project,
+                &crate::bench::Options {
+                    sizes,
+                    runs,
+                    budget: std::time::Duration::from_secs(budget),
+                    per_process_sample,
+                    write,
+                    keep,
+                },
+            ),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Exit codes: 0 ok, 1 a check or command failed, 2 usage error.
 
 mod bench;
+mod changed;
 mod check;
 mod compose;
 mod contract;

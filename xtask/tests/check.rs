@@ -325,7 +325,7 @@ fn check_reports_a_syntax_error_in_a_fragment_once() {
     let fragment = tmp.path().join("crates/ui/feature.nix");
     std::fs::write(
         &fragment,
-        "{...}: {\n  flake.modules.nixos.ui = ./nixos.nix\n}\n",
+        "{...}: {\n  dominix.modules.nixos.ui = ./nixos.nix\n}\n",
     )
     .unwrap();
     let output = check_in(tmp.path());

@@ -1,0 +1,223 @@
+//! `cargo xtask check --changed-since REV` on git copies of this checkout:
+//! only the changed branches and their dependents are evaluated.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{copy_tracked, have, skip, stderr, stdout, xtask};
+
+/// A branch that requires hardening, so that hardening has a dependent.
+const GUARD_TOML: &str = r#"[package]
+name = "guard"
+version = "0.1.0"
+edition.workspace = true
+license.workspace = true
+publish.workspace = true
+
+[package.metadata.dominix]
+category = "security"
+summary = "Test branch requiring hardening"
+requires = ["hardening"]
+conflicts = []
+systems = ["x86_64-linux", "aarch64-linux"]
+"#;
+
+const GUARD_NIXOS: &str = r#"# Test branch: one file in /etc.
+{
+  config,
+  lib,
+  ...
+}: {
+  config = lib.mkIf config.domi-nix.guard.enable {
+    environment.etc."guard/level".text = "${config.domi-nix.hardening.level}\n";
+  };
+}
+"#;
+
+fn git(dir: &Path, args: &[&str]) {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=test", "-c", "user.email=test@localhost"])
+        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {}", stderr(&output));
+}
+
+/// A git repository holding a copy of this checkout plus `guard` (requiring
+/// hardening), committed and tagged `base`; `None` (with a SKIP line) when
+/// there is no git or this is not a git checkout.
+fn repo() -> Option<tempfile::TempDir> {
+    if !have("git") {
+        skip("SKIP changed-since: git is not installed — install git");
+        return None;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    if copy_tracked(tmp.path()).is_none() {
+        skip("SKIP changed-since: not a git checkout — run the tests in a clone");
+        return None;
+    }
+    let guard = tmp.path().join("crates/guard");
+    std::fs::create_dir_all(&guard).unwrap();
+    std::fs::write(guard.join("Cargo.toml"), GUARD_TOML).unwrap();
+    let fragment = std::fs::read_to_string(tmp.path().join("crates/hardening/feature.nix"))
+        .unwrap()
+        .replace("hardening", "guard");
+    std::fs::write(guard.join("feature.nix"), fragment).unwrap();
+    std::fs::write(guard.join("nixos.nix"), GUARD_NIXOS).unwrap();
+    git(tmp.path(), &["init", "-q"]);
+    git(tmp.path(), &["add", "-A"]);
+    git(tmp.path(), &["commit", "-q", "--no-verify", "-m", "base"]);
+    git(tmp.path(), &["tag", "base"]);
+    Some(tmp)
+}
+
+/// Puts a comment line at the top of `file` (relative to `root`).
+fn touch(root: &Path, file: &str) {
+    let path = root.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(path, format!("# changed\n{text}")).unwrap();
+}
+
+/// `check --json --changed-since base` in `root`: the selected branches, and
+/// (where module evaluation ran) how many branches it evaluated and its summary.
+fn check_since(root: &Path) -> (Vec<String>, Option<(u64, String)>) {
+    let output = xtask()
+        .args(["check", "--json", "--changed-since", "base"])
+        .env("DOMINIX_ROOT", root)
+        .env_remove("DOMINIX_REQUIRE_EVAL")
+        .output()
+        .unwrap();
+    let out = stdout(&output);
+    assert!(output.status.success(), "{out}{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let selected = report["changed_since"]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let tier = report["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "module-eval")
+        .unwrap();
+    let evaluated = if tier["status"] == "skipped" {
+        skip(&format!(
+            "SKIP module-eval: --changed-since selection checked, evaluation not run — {}",
+            tier["details"][0].as_str().unwrap_or_default()
+        ));
+        None
+    } else {
+        assert_eq!(tier["status"], "passed", "{out}");
+        Some((
+            report["module_eval"]["evaluated"].as_u64().unwrap(),
+            tier["summary"].as_str().unwrap().to_owned(),
+        ))
+    };
+    (selected, evaluated)
+}
+
+#[test]
+fn a_changed_branch_is_evaluated_with_its_dependents_only() {
+    let Some(tmp) = repo() else { return };
+    touch(tmp.path(), "crates/hardening/nixos.nix");
+    let (selected, evaluated) = check_since(tmp.path());
+    assert_eq!(selected, ["guard", "hardening"]);
+    if let Some((count, summary)) = evaluated {
+        assert_eq!(count, 2, "{summary}");
+        assert!(summary.starts_with("2/2 features"), "{summary}");
+    }
+}
+
+#[test]
+fn a_changed_leaf_is_evaluated_alone() {
+    let Some(tmp) = repo() else { return };
+    // Untracked files count as changes too.
+    std::fs::write(tmp.path().join("crates/ui/NOTES.md"), "notes\n").unwrap();
+    let (selected, evaluated) = check_since(tmp.path());
+    assert_eq!(selected, ["ui"]);
+    if let Some((count, summary)) = evaluated {
+        assert_eq!(count, 1, "{summary}");
+        assert!(summary.starts_with("1/1 features"), "{summary}");
+    }
+}
+
+#[test]
+fn a_change_in_nix_modules_evaluates_every_branch() {
+    let Some(tmp) = repo() else { return };
+    touch(tmp.path(), "nix-modules/trunk/default.nix");
+    let (selected, evaluated) = check_since(tmp.path());
+    assert_eq!(selected, ["guard", "hardening", "ui"]);
+    if let Some((count, summary)) = evaluated {
+        assert_eq!(count, 3, "{summary}");
+        assert!(summary.starts_with("3/3 features"), "{summary}");
+    }
+}
+
+#[test]
+fn nothing_changed_evaluates_nothing_and_says_so() {
+    let Some(tmp) = repo() else { return };
+    touch(tmp.path(), "README.md");
+    let output = xtask()
+        .args(["check", "--changed-since", "base"])
+        .env("DOMINIX_ROOT", tmp.path())
+        .env_remove("DOMINIX_REQUIRE_EVAL")
+        .output()
+        .unwrap();
+    let out = stdout(&output);
+    assert!(output.status.success(), "{out}{}", stderr(&output));
+    assert!(
+        out.contains(
+            "changed since base: 0 of 3 branches to evaluate (no branch changed), 3 skipped"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_unknown_revision_is_a_usage_error_naming_it() {
+    let Some(tmp) = repo() else { return };
+    let output = xtask()
+        .args(["check", "--changed-since", "no-such-rev"])
+        .env("DOMINIX_ROOT", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("--changed-since no-such-rev: no such commit"),
+        "{err}"
+    );
+    assert!(err.contains("Fix:"), "{err}");
+}
+
+#[test]
+fn outside_a_git_work_tree_the_flag_fails_with_a_fix() {
+    if !have("git") {
+        skip("SKIP changed-since: git is not installed — install git");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    if copy_tracked(tmp.path()).is_none() {
+        skip("SKIP changed-since: not a git checkout — run the tests in a clone");
+        return;
+    }
+    let output = xtask()
+        .args(["check", "--changed-since", "HEAD"])
+        .env("DOMINIX_ROOT", tmp.path())
+        // The temporary directory must not be found inside some outer repository.
+        .env("GIT_CEILING_DIRECTORIES", tmp.path().parent().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("is not a git work tree"), "{err}");
+    assert!(err.contains("Fix:"), "{err}");
+}
