@@ -1,7 +1,7 @@
 # The feature catalog as Nix sees it: every `crates/<name>/` whose Cargo.toml
 # has a `[package.metadata.dominix]` table is a feature. The metadata is read
 # from that Cargo.toml with `builtins.fromTOML`: it is the same file, and the
-# only copy, that the Rust catalog (crates/dominix) reads.
+# only copy, that the Rust catalog (tooling/dominix) reads.
 #
 # Discovery uses `builtins.readDir` only (import-tree needs Nix >= 2.14).
 {

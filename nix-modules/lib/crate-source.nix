@@ -62,7 +62,8 @@
   in
     lib.concatStringsSep "/" (builtins.foldl' step [] (lib.splitString "/" path));
 
-  # "crates/*" → every directory of crates/ with a Cargo.toml; else the entry itself.
+  # "crates/*" or "tooling/*" → every directory of crates/ (tooling/) with a
+  # Cargo.toml; else the entry itself.
   expand = pattern:
     if lib.hasSuffix "/*" pattern
     then let
