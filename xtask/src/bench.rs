@@ -21,7 +21,6 @@ pub fn run(project: &Project, runs: usize) -> Result<()> {
         .map_err(|reason| Failure::new(reason.skip_line()))?;
     let cases: BTreeMap<String, Case> = catalog
         .features()
-        .iter()
         .map(|f| (f.name.clone(), Case::feature(&f.name)))
         .collect();
     // One warm-up run: the first evaluation after a boot reads the inputs from disk.

@@ -176,7 +176,6 @@ fn trunks(project: &Project, sh: &Shell, catalog: &Catalog) -> Result<Tier> {
     selections.extend(
         catalog
             .features()
-            .iter()
             .map(|f| (f.name.clone(), Selection::features([f.name.as_str()]))),
     );
     let flake_ref = project.flake_ref();
@@ -355,7 +354,6 @@ fn module_eval(project: &Project, catalog: &Catalog) -> (Tier, usize, Option<VmT
     details.extend(shared.iter().map(ToString::to_string));
     let evaluated = catalog
         .features()
-        .iter()
         .filter(|f| !failed_features.contains(&f.name))
         .count();
     let summary = format!(

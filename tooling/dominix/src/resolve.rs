@@ -114,13 +114,6 @@ pub enum Reason {
     RequiredBy(Vec<String>),
 }
 
-impl Reason {
-    /// Whether the user asked for the feature directly (by name or profile).
-    pub fn is_direct(&self) -> bool {
-        !matches!(self, Reason::RequiredBy(_))
-    }
-}
-
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -463,7 +456,6 @@ impl Catalog {
                 if *profile == Profile::Full {
                     direct = self
                         .features()
-                        .iter()
                         .filter(|f| selection.system.is_none_or(|s| f.supports(s)))
                         .collect();
                     direct_names = direct.iter().map(|f| f.name.as_str()).collect();
