@@ -359,3 +359,17 @@ fn deep_chains_do_not_overflow() {
     assert_eq!(res.names().first().copied(), Some("f19999"));
     assert_eq!(res.names().last().copied(), Some("f0"));
 }
+
+#[test]
+fn each_feature_comes_right_after_its_requirements() {
+    let c = Catalog::from_features(vec![
+        feature("a").requires(&["z"]),
+        feature("b"),
+        feature("z"),
+    ]);
+    check(
+        &c,
+        sel(&["b", "a"]),
+        &format!("z<required by `a`>, a<requested>, b<requested>; {BOTH}"),
+    );
+}
