@@ -48,7 +48,7 @@
 
   manifestOf = member: builtins.fromTOML (builtins.readFile (root + "/${member}/Cargo.toml"));
 
-  # "crates/ui/../dominix" → "crates/dominix" (the path stays inside `root`).
+  # "crates/ui/../../tooling/dominix" → "tooling/dominix" (the path stays inside `root`).
   normalise = path: let
     step = acc: part:
       if part == "" || part == "."
