@@ -17,7 +17,7 @@
 # flake.lock. `self` is the working tree as a string, so nothing here copies
 # the workspace (or its target/ directory) into the Nix store.
 #
-# `request` is JSON (built by crates/dominix-eval, never by string pasting):
+# `request` is JSON (built by tooling/dominix-eval, never by string pasting):
 #   { "mode": "batch" | "single" | "describe-contract" | "tests",
 #     "cases": { "<id>": { "features": [..], "settings": {..}, "select": ["a.b", ..],
 #                          "context": "system" | "vm" | "test", "system": "x86_64-linux",
@@ -121,7 +121,7 @@
   # Domi-nix definitions that win without nixpkgs' definitions and lose with
   # them: each `{ option; key; files; priority; nixpkgs; nixpkgsPriority; }`.
   # `applied` lists the ones that do apply, so that a definition is reported
-  # only where it never applies in any context (see crates/dominix-eval).
+  # only where it never applies in any context (see tooling/dominix-eval).
   compare = full: alone: let
     one = option: key: withNixpkgs: without: let
       ours = builtins.filter (d: !isNixpkgs d.file) without.definitions;

@@ -48,7 +48,7 @@
 
   manifestOf = member: builtins.fromTOML (builtins.readFile (root + "/${member}/Cargo.toml"));
 
-  # "crates/ui/../dominix" → "crates/dominix" (the path stays inside `root`).
+  # "crates/ui/../../tooling/dominix" → "tooling/dominix" (the path stays inside `root`).
   normalise = path: let
     step = acc: part:
       if part == "" || part == "."
@@ -62,7 +62,8 @@
   in
     lib.concatStringsSep "/" (builtins.foldl' step [] (lib.splitString "/" path));
 
-  # "crates/*" → every directory of crates/ with a Cargo.toml; else the entry itself.
+  # "crates/*" or "tooling/*" → every directory of crates/ (tooling/) with a
+  # Cargo.toml; else the entry itself.
   expand = pattern:
     if lib.hasSuffix "/*" pattern
     then let

@@ -1,5 +1,5 @@
 # Profiles: named feature selections, each a function of the guest system.
-# The Rust catalog (crates/dominix) implements the same two definitions.
+# The Rust catalog (tooling/dominix) implements the same two definitions.
 {dominixCatalog}: {
   # The trunk only: what makes a machine look like domi-nix.
   minimal = _system: [];

@@ -12,12 +12,10 @@ use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use camino::{Utf8Path, Utf8PathBuf};
-use dominix::{
-    Catalog, Category, Feature, FeatureMeta, Profile, RenderOptions, Selection, System, trunk_flake,
-};
-use dominix_eval::{Case, Evaluator};
 use crate::nix::NIX_FEATURES;
+use camino::{Utf8Path, Utf8PathBuf};
+use dominix::{Catalog, Category, Profile, RenderOptions, Selection, System, trunk_flake};
+use dominix_eval::{Case, Evaluator};
 use xshell::{Shell, cmd};
 
 use crate::{Failure, Project, Result, compose, fmt, nix};
@@ -56,7 +54,8 @@ pub fn run(project: &Project, options: &Options) -> Result<()> {
             reason.skip_line()
         ))
     })?;
-    let shipped = project.valid_catalog()?;
+    // The shipped catalog must be valid before synthetic branches join it.
+    project.valid_catalog()?;
     let xtask = std::env::current_exe()
         .map_err(|e| Failure::new(format!("cannot locate the xtask executable: {e}")))?;
     let machine = Machine::probe();
@@ -66,7 +65,7 @@ pub fn run(project: &Project, options: &Options) -> Result<()> {
     for &n in &options.sizes {
         let started = Instant::now();
         eprintln!("bench: generating a catalog with {n} synthetic branches");
-        let catalog = generate(project, &shipped, n)?;
+        let catalog = generate(project, n)?;
         eprintln!("bench: catalog at {}", catalog.root);
         let result = measure_size(&catalog, &xtask, options)?;
         eprintln!(
@@ -201,11 +200,12 @@ fn plan(n: usize) -> Vec<Synthetic> {
 }
 
 impl Synthetic {
-    fn feature(&self) -> Feature {
-        Feature {
+    #[cfg(test)]
+    fn feature(&self) -> dominix::Feature {
+        dominix::Feature {
             name: self.name.clone(),
             dir: Utf8PathBuf::from("crates").join(&self.name),
-            meta: FeatureMeta {
+            meta: dominix::FeatureMeta {
                 category: self.category,
                 summary: format!("Synthetic branch {} ({})", self.name, self.shape),
                 requires: self.requires.clone(),
@@ -414,7 +414,7 @@ impl Generated {
     }
 }
 
-fn generate(project: &Project, shipped: &Catalog, n: usize) -> Result<Generated> {
+fn generate(project: &Project, n: usize) -> Result<Generated> {
     let dir = tempfile::Builder::new()
         .prefix(&format!("domi-nix-bench-{n}-"))
         .tempdir()
@@ -441,44 +441,44 @@ fn generate(project: &Project, shipped: &Catalog, n: usize) -> Result<Generated>
     let conflict_pairs = synthetic.iter().map(|s| s.conflicts.len()).sum::<usize>();
     // Conflicting branches make the `full` profile unresolvable today; keep
     // them only if `check`'s full-profile resolution still succeeds.
-    let mut conflicts_note = None;
-    if conflict_pairs > 0 {
-        let features = |synthetic: &[Synthetic]| {
-            let mut all = shipped.features().to_vec();
-            all.extend(synthetic.iter().map(Synthetic::feature));
-            Catalog::from_features(all)
-        };
-        if let Err(e) = features(&synthetic).resolve(&Selection::profile(Profile::Full)) {
-            let first = e.to_string();
-            let first = first.lines().next().unwrap_or_default();
-            conflicts_note = Some(format!(
-                "the {conflict_pairs} planned `conflicts` pairs were left out: with them, `check`'s \
-                 resolution of the full profile fails (\"{first}\")"
-            ));
-            for s in &mut synthetic {
-                s.conflicts.clear();
+    let write = |synthetic: &[Synthetic]| -> Result<()> {
+        for s in synthetic {
+            let crate_dir = root.join("crates").join(&s.name);
+            std::fs::create_dir_all(&crate_dir)
+                .map_err(|e| Failure::new(format!("cannot create {crate_dir}: {e}")))?;
+            let fragment = template.replace("hardening", &s.name);
+            let files = [
+                ("Cargo.toml", s.cargo_toml()),
+                ("feature.nix", formatted("feature.nix", fragment)?),
+                ("nixos.nix", formatted("nixos.nix", s.nixos_nix())?),
+                ("vm-test.nix", formatted("vm-test.nix", s.vm_test_nix())?),
+            ];
+            for (file, text) in files {
+                let path = crate_dir.join(file);
+                std::fs::write(&path, text)
+                    .map_err(|e| Failure::new(format!("cannot write {path}: {e}")))?;
             }
         }
-    }
-    for s in &synthetic {
-        let crate_dir = root.join("crates").join(&s.name);
-        std::fs::create_dir_all(&crate_dir)
-            .map_err(|e| Failure::new(format!("cannot create {crate_dir}: {e}")))?;
-        let fragment = template.replace("hardening", &s.name);
-        let files = [
-            ("Cargo.toml", s.cargo_toml()),
-            ("feature.nix", formatted("feature.nix", fragment)?),
-            ("nixos.nix", formatted("nixos.nix", s.nixos_nix())?),
-            ("vm-test.nix", formatted("vm-test.nix", s.vm_test_nix())?),
-        ];
-        for (file, text) in files {
-            let path = crate_dir.join(file);
-            std::fs::write(&path, text)
-                .map_err(|e| Failure::new(format!("cannot write {path}: {e}")))?;
+        Ok(())
+    };
+    write(&synthetic)?;
+    let mut conflicts_note = None;
+    if conflict_pairs > 0
+        && let Err(e) = Catalog::discover(&root)?.resolve(&Selection::profile(Profile::Full))
+    {
+        let first = e.to_string();
+        let first = first.lines().next().unwrap_or_default();
+        conflicts_note = Some(format!(
+            "the {conflict_pairs} planned `conflicts` pairs were left out: with them, `check`'s \
+             resolution of the full profile fails (\"{first}\")"
+        ));
+        for s in &mut synthetic {
+            s.conflicts.clear();
         }
+        write(&synthetic)?;
     }
     let catalog = Catalog::discover(&root)?;
-    if !catalog.is_valid() {
+    if !catalog.problems().is_empty() {
         let problems: Vec<String> = catalog.problems().iter().map(|p| p.to_string()).collect();
         return Err(Failure::new(format!(
             "the generated catalog in {root} is invalid (a bug in xtask/src/bench.rs):\n  {}",
@@ -1039,7 +1039,6 @@ fn measure_size(g: &Generated, bin: &std::path::Path, options: &Options) -> Resu
     let cases: BTreeMap<String, Case> = g
         .catalog
         .features()
-        .iter()
         .map(|f| (f.name.clone(), Case::feature(&f.name)))
         .collect();
     r.batch_cases = cases.len();
@@ -1251,7 +1250,6 @@ fn check_cases(
     let mut cases = BTreeMap::new();
     for feature in catalog
         .features()
-        .iter()
         .filter(|f| only.is_none_or(|o| o == f.name))
     {
         for system in &feature.meta.systems {
@@ -1340,7 +1338,6 @@ fn static_tier(root: &Utf8Path, sh: &Shell) -> Result<Vec<(&'static str, Duratio
     selections.extend(
         catalog
             .features()
-            .iter()
             .map(|f| Selection::features([f.name.as_str()])),
     );
     let mut trunks = Vec::new();
@@ -2179,7 +2176,7 @@ mod tests {
         assert_eq!(by("b0009").conflicts, ["b0008"]);
         assert!(by("b0019").conflicts.is_empty());
         let catalog = Catalog::from_features(plan.iter().map(Synthetic::feature).collect());
-        assert!(catalog.is_valid(), "{:?}", catalog.problems());
+        assert!(catalog.problems().is_empty(), "{:?}", catalog.problems());
     }
 
     #[test]

@@ -86,7 +86,6 @@ pub fn select<'a>(changed: impl IntoIterator<Item = &'a str>, catalog: &Catalog)
     // Each branch by its crate directory, e.g. `crates/hardening`.
     let by_dir: BTreeMap<&str, &str> = catalog
         .features()
-        .iter()
         .map(|f| (f.dir.as_str().trim_end_matches('/'), f.name.as_str()))
         .collect();
     for path in changed {

@@ -191,7 +191,6 @@ fn trunks(project: &Project, sh: &Shell, catalog: &Catalog) -> Result<Tier> {
     selections.extend(
         catalog
             .features()
-            .iter()
             .map(|f| (f.name.clone(), Selection::features([f.name.as_str()]))),
     );
     let flake_ref = project.flake_ref();
@@ -294,7 +293,7 @@ fn module_eval(
     };
     let mut cases: BTreeMap<String, Case> = BTreeMap::new();
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
-    for feature in catalog.features().iter().filter(|f| wanted(&f.name)) {
+    for feature in catalog.features().filter(|f| wanted(&f.name)) {
         for system in &feature.meta.systems {
             let system = system.as_str();
             for context in [Context::System, Context::Vm] {
@@ -381,16 +380,11 @@ fn module_eval(
     details.extend(shared.iter().map(ToString::to_string));
     let evaluated = catalog
         .features()
-        .iter()
         .filter(|f| wanted(&f.name) && !failed_features.contains(&f.name))
         .count();
     let summary = format!(
         "{evaluated}/{} features against the NixOS contract ({} cases: systems, VMs, VM-test nodes)",
-        catalog
-            .features()
-            .iter()
-            .filter(|f| wanted(&f.name))
-            .count(),
+        catalog.features().filter(|f| wanted(&f.name)).count(),
         cases.len()
     );
     let mut tier = Tier::from_problems("module-eval", summary, details);

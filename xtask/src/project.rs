@@ -35,19 +35,7 @@ impl Project {
 
     /// The catalog, refusing to go on if any metadata problem exists.
     pub fn valid_catalog(&self) -> Result<Catalog> {
-        let catalog = self.catalog()?;
-        if catalog.is_valid() {
-            return Ok(catalog);
-        }
-        let problems: Vec<String> = catalog
-            .problems()
-            .iter()
-            .map(|p| format!("  - {p}"))
-            .collect();
-        Err(Failure::new(format!(
-            "the feature catalog has problems:\n{}",
-            problems.join("\n")
-        )))
+        Ok(self.catalog()?.into_valid()?)
     }
 
     /// How a generated flake refers to this checkout: `git+file://` when it is

@@ -177,7 +177,6 @@ fn features_for(catalog: &Catalog, requested: &[String], system: System) -> Resu
     if requested.is_empty() {
         return Ok(catalog
             .features()
-            .iter()
             .filter(|f| f.supports(system))
             .map(|f| f.name.clone())
             .collect());
@@ -284,7 +283,7 @@ pub fn matrix(
     let probe = kvm::Probe::new(&sh)?;
     let mut cells = Vec::new();
     for system in systems {
-        for feature in catalog.features().iter().filter(|f| f.supports(system)) {
+        for feature in catalog.features().filter(|f| f.supports(system)) {
             let attr = format!("checks.{system}.{}", feature.name);
             let start = Instant::now();
             let (status, message) = if dry_run {

@@ -487,3 +487,73 @@ fn check_is_quiet_about_definitions_that_apply_somewhere() {
     assert!(output.status.success(), "{out}");
     assert!(!out.contains("warning:"), "{out}");
 }
+
+/// The error Nix's catalog (nix-modules/lib/catalog.nix) gives when asked for
+/// the fragments of the checkout at `root`; `None` when it evaluates.
+fn nix_catalog_error(root: &Path) -> Option<String> {
+    let expr = r#"{root}: let
+  rootPath = /. + root;
+  inputs = import (rootPath + "/nix-modules/lib/locked-inputs.nix") {
+    lockFile = rootPath + "/flake.lock";
+    self = {outPath = root;};
+  };
+  catalog = import (rootPath + "/nix-modules/lib/catalog.nix") {inherit (inputs.nixpkgs-lib) lib;};
+in
+  map toString catalog.fragments"#;
+    let output = std::process::Command::new("nix-instantiate")
+        .args(["--extra-experimental-features", "nix-command flakes"])
+        .args([
+            "--eval", "--strict", "--json", "--expr", expr, "--argstr", "root",
+        ])
+        .arg(root)
+        .output()
+        .unwrap();
+    (!output.status.success()).then(|| stderr(&output))
+}
+
+/// Every folder under crates/ is a branch: a folder without a Cargo.toml, or
+/// a crate without `[package.metadata.dominix]`, fails `check` and the Nix
+/// catalog alike, naming the file and the fix.
+#[test]
+fn a_folder_under_crates_that_is_no_feature_is_an_error() {
+    if !eval_or_skip("a_folder_under_crates_that_is_no_feature_is_an_error") {
+        return;
+    }
+    assert_eq!(nix_catalog_error(&common::root()), None);
+    let cases: [(&str, Option<&str>, &str); 2] = [
+        (
+            "stray",
+            None,
+            "crates/stray/Cargo.toml: feature `stray`: Cargo.toml: `crates/stray` has no Cargo.toml",
+        ),
+        (
+            "helper",
+            Some("[package]\nname = \"helper\"\nversion = \"0.1.0\"\n"),
+            "crates/helper/Cargo.toml: feature `helper`: metadata: no [package.metadata.dominix] table",
+        ),
+    ];
+    for (dir, manifest, problem) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        if copy_tracked(tmp.path()).is_none() {
+            skip("SKIP check-copy: not a git checkout — run the tests in a clone");
+            return;
+        }
+        let folder = tmp.path().join("crates").join(dir);
+        std::fs::create_dir_all(&folder).unwrap();
+        if let Some(text) = manifest {
+            std::fs::write(folder.join("Cargo.toml"), text).unwrap();
+        }
+        let fix = "or move it out of crates/ (tooling crates live in tooling/)";
+
+        let output = check_in(tmp.path());
+        let out = format!("{}{}", stdout(&output), stderr(&output));
+        assert_eq!(output.status.code(), Some(1), "{out}");
+        assert!(out.contains(problem) && out.contains(fix), "{out}");
+
+        let error = nix_catalog_error(tmp.path()).expect("the Nix catalog must refuse it");
+        assert!(
+            error.contains(&format!("crates/{dir}/Cargo.toml")) && error.contains(fix),
+            "{error}"
+        );
+    }
+}

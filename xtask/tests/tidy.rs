@@ -87,7 +87,7 @@ fn tracked_files_name_no_path_of_this_machine() {
     }
     // Built from pieces so this file does not match itself. A path needs a
     // component after the prefix: a bare prefix in a list of forbidden ones
-    // (crates/dominix/tests/render.rs) is not a path of this machine.
+    // (tooling/dominix/tests/render.rs) is not a path of this machine.
     let component = "[A-Za-z0-9_.+-]";
     let pattern = format!(
         "/{w}/{component}|/{r}/{component}|\\.{m}/",

@@ -114,13 +114,6 @@ pub enum Reason {
     RequiredBy(Vec<String>),
 }
 
-impl Reason {
-    /// Whether the user asked for the feature directly (by name or profile).
-    pub fn is_direct(&self) -> bool {
-        !matches!(self, Reason::RequiredBy(_))
-    }
-}
-
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -146,7 +139,8 @@ pub struct ResolvedFeature {
 /// The outcome of [`Catalog::resolve`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolution {
-    /// The features, requirements before dependents, ties alphabetical.
+    /// The features, requirements before dependents: in name order, each
+    /// right after those of its requirements not listed before it.
     pub features: Vec<ResolvedFeature>,
     /// The systems every resolved feature supports (all systems when empty),
     /// in [`System::ALL`] order. Never empty.
@@ -309,68 +303,41 @@ fn join_display<T: fmt::Display>(items: &[T]) -> String {
         .join(", ")
 }
 
-/// Why [`requires_closure`] stopped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ClosureError {
-    /// `a -> b -> a`.
-    Cycle(Vec<String>),
-    /// `feature` requires the unknown `requirement`.
-    Unknown {
-        feature: String,
-        requirement: String,
-    },
-}
-
-/// Every feature reachable from `roots` through `requires` (roots
-/// included; unknown roots are ignored), stopping at the first cycle or
-/// unknown requirement.
-pub(crate) fn requires_closure<'a, 'r, I>(
-    catalog: &'a Catalog,
-    roots: I,
-) -> Result<BTreeSet<&'a str>, ClosureError>
-where
-    I: IntoIterator<Item = &'r str>,
-{
-    let walk = walk(catalog, roots, true);
-    if let Some(cycle) = walk.cycles.into_iter().next() {
-        return Err(ClosureError::Cycle(cycle));
-    }
-    if let Some((feature, requirement)) = walk.unknown {
-        return Err(ClosureError::Unknown {
-            feature,
-            requirement,
-        });
-    }
-    Ok(walk.reached)
-}
-
-/// At least one cycle for every cyclic part of the `requires` graph
-/// (unknown requirements are skipped; they are reported elsewhere).
-pub(crate) fn all_cycles(catalog: &Catalog) -> Vec<Vec<String>> {
-    walk(catalog, catalog.names(), false).cycles
-}
-
-pub(crate) struct Walk<'a> {
-    reached: BTreeSet<&'a str>,
-    /// Each `a -> b -> a`, the first name repeated at the end.
+/// What one depth-first pass over `requires` found.
+struct DepthFirst<'a> {
+    /// Every feature reached, each after its requirements (post-order).
+    order: Vec<&'a Feature>,
+    /// Each cycle met, `a -> b -> a`: the first name repeated at the end.
     cycles: Vec<Vec<String>>,
+    /// The first unknown requirement met: (feature, requirement).
     unknown: Option<(String, String)>,
 }
 
-/// Iterative depth-first search (deep chains cannot overflow the stack).
-/// Every back edge closes a cycle; `stop_early` stops at the first cycle or
-/// unknown requirement.
-fn walk<'a, 'r, I>(catalog: &'a Catalog, roots: I, stop_early: bool) -> Walk<'a>
-where
-    I: IntoIterator<Item = &'r str>,
-{
-    let mut out = Walk {
-        reached: BTreeSet::new(),
+/// The depth-first pass: from `roots` in the order given (unknown roots are
+/// ignored), each feature's `requires` in name order. Every back edge closes
+/// a cycle. With `stop_early` it stops at the first cycle or unknown
+/// requirement; without, it skips unknown requirements and finds at least one
+/// cycle in every cyclic part of the graph. Iterative, so deep chains cannot
+/// overflow the stack.
+fn depth_first<'a, 'r>(
+    catalog: &'a Catalog,
+    roots: impl IntoIterator<Item = &'r str>,
+    stop_early: bool,
+) -> DepthFirst<'a> {
+    let mut out = DepthFirst {
+        order: Vec::new(),
         cycles: Vec::new(),
         unknown: None,
     };
-    // false: on the DFS stack; true: finished.
+    // false: on the path being walked; true: finished.
     let mut done: HashMap<&'a str, bool> = HashMap::new();
+    // The path: each feature with its sorted requires still to visit, reversed.
+    let mut path: Vec<(&'a Feature, Vec<&'a str>)> = Vec::new();
+    let enter = |f: &'a Feature| {
+        let mut requires: Vec<&str> = f.meta.requires.iter().map(String::as_str).collect();
+        requires.sort_unstable_by(|a, b| b.cmp(a));
+        (f, requires)
+    };
     for root in roots {
         let Some(root) = catalog.get(root) else {
             continue;
@@ -379,50 +346,50 @@ where
             continue;
         }
         done.insert(&root.name, false);
-        let mut stack: Vec<(&'a Feature, usize)> = vec![(root, 0)];
-        while let Some(&(f, idx)) = stack.last() {
-            let Some(req) = f.meta.requires.get(idx) else {
+        path.push(enter(root));
+        while let Some((f, requires)) = path.last_mut() {
+            let f = *f;
+            let Some(req) = requires.pop() else {
                 done.insert(&f.name, true);
-                stack.pop();
+                out.order.push(f);
+                path.pop();
                 continue;
             };
-            if let Some(top) = stack.last_mut() {
-                top.1 += 1;
-            }
             let Some(r) = catalog.get(req) else {
                 if stop_early {
-                    out.unknown = Some((f.name.clone(), req.clone()));
-                    break;
+                    out.unknown = Some((f.name.clone(), req.to_owned()));
+                    return out;
                 }
                 continue;
             };
             match done.get(r.name.as_str()) {
                 Some(true) => {}
                 Some(false) => {
-                    let pos = stack
+                    let start = path.iter().position(|(g, _)| g.name == r.name);
+                    let mut cycle: Vec<String> = path[start.unwrap_or(0)..]
                         .iter()
-                        .position(|(g, _)| g.name == r.name)
-                        .unwrap_or(0);
-                    let mut path: Vec<String> =
-                        stack[pos..].iter().map(|(g, _)| g.name.clone()).collect();
-                    path.push(r.name.clone());
-                    out.cycles.push(path);
+                        .map(|(g, _)| g.name.clone())
+                        .collect();
+                    cycle.push(r.name.clone());
+                    out.cycles.push(cycle);
                     if stop_early {
-                        break;
+                        return out;
                     }
                 }
                 None => {
                     done.insert(&r.name, false);
-                    stack.push((r, 0));
+                    path.push(enter(r));
                 }
             }
         }
-        if stop_early && (out.unknown.is_some() || !out.cycles.is_empty()) {
-            break;
-        }
     }
-    out.reached = done.into_keys().collect();
     out
+}
+
+/// At least one cycle for every cyclic part of the `requires` graph
+/// (unknown requirements are skipped; they are reported elsewhere).
+pub(crate) fn all_cycles(catalog: &Catalog) -> Vec<Vec<String>> {
+    depth_first(catalog, catalog.names(), false).cycles
 }
 
 impl Catalog {
@@ -463,7 +430,6 @@ impl Catalog {
                 if *profile == Profile::Full {
                     direct = self
                         .features()
-                        .iter()
                         .filter(|f| selection.system.is_none_or(|s| f.supports(s)))
                         .collect();
                     direct_names = direct.iter().map(|f| f.name.as_str()).collect();
@@ -472,21 +438,20 @@ impl Catalog {
             }
         }
 
-        // 2. The requires closure, rejecting cycles.
-        let closure = requires_closure(self, direct.iter().map(|f| f.name.as_str())).map_err(
-            |e| match e {
-                ClosureError::Cycle(path) => ResolveError::Cycle { path },
-                ClosureError::Unknown {
-                    feature,
-                    requirement,
-                } => ResolveError::UnknownRequirement {
-                    suggestion: self.suggest(&requirement),
-                    feature,
-                    requirement,
-                },
-            },
-        )?;
-        let features: Vec<&Feature> = closure.iter().filter_map(|n| self.get(n)).collect();
+        // 2. The requires closure, rejecting cycles and unknown requirements.
+        let walk = depth_first(self, direct.iter().map(|f| f.name.as_str()), true);
+        if let Some(path) = walk.cycles.into_iter().next() {
+            return Err(ResolveError::Cycle { path });
+        }
+        if let Some((feature, requirement)) = walk.unknown {
+            return Err(ResolveError::UnknownRequirement {
+                suggestion: self.suggest(&requirement),
+                feature,
+                requirement,
+            });
+        }
+        let closure: BTreeSet<&str> = walk.order.iter().map(|f| f.name.as_str()).collect();
+        let features = walk.order;
 
         // 3. Why each feature is there.
         let mut required_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -509,8 +474,9 @@ impl Catalog {
         }
         let reason_of = |name: &str| reasons.get(name).cloned().unwrap_or(Reason::Requested);
 
-        // 4. Order: requirements first, ties alphabetical.
-        let ordered = topological(&features);
+        // 4. Order: the same pass over the closure in name order, so each
+        // feature comes right after those of its requirements not yet listed.
+        let ordered = depth_first(self, closure.iter().copied(), false).order;
 
         // 5. Conflicts, either direction.
         for f in &ordered {
@@ -566,48 +532,6 @@ impl Catalog {
             system: selection.system,
         })
     }
-}
-
-/// Kahn's algorithm over an acyclic, requires-closed set; the ready set is
-/// ordered by name so the result is deterministic.
-fn topological<'a>(features: &[&'a Feature]) -> Vec<&'a Feature> {
-    let by_name: BTreeMap<&str, &'a Feature> =
-        features.iter().map(|f| (f.name.as_str(), *f)).collect();
-    let mut pending: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for f in features {
-        let reqs: BTreeSet<&str> = f
-            .meta
-            .requires
-            .iter()
-            .map(String::as_str)
-            .filter(|r| by_name.contains_key(r) && *r != f.name)
-            .collect();
-        pending.insert(&f.name, reqs.len());
-        for r in reqs {
-            dependents.entry(r).or_default().push(&f.name);
-        }
-    }
-    let mut ready: BTreeSet<&str> = pending
-        .iter()
-        .filter(|(_, n)| **n == 0)
-        .map(|(name, _)| *name)
-        .collect();
-    let mut out = Vec::with_capacity(features.len());
-    while let Some(name) = ready.pop_first() {
-        if let Some(f) = by_name.get(name) {
-            out.push(*f);
-        }
-        for d in dependents.get(name).into_iter().flatten() {
-            if let Some(n) = pending.get_mut(d) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    ready.insert(d);
-                }
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

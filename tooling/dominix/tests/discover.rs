@@ -1,10 +1,7 @@
 //! Discovery on temporary workspaces, and catalog validation.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use camino::{Utf8Path, Utf8PathBuf};
-use common::{ARM, With, X86, feature};
 use dominix::{Catalog, CatalogError, Category, System};
 
 /// A temporary workspace with a `crates/` directory.
@@ -76,20 +73,11 @@ fn meta(category: &str, requires: &str, systems: &str) -> String {
 }
 
 #[test]
-fn discovers_features_and_skips_other_crates() {
+fn discovers_features() {
     let ws = Ws::new();
     ws.feature("hardening", GOOD)
-        .feature("ui", &meta("ui", "\"hardening\"", "\"x86_64-linux\""))
-        .manifest(
-            "dominix",
-            "[package]\nname = \"dominix\"\nversion = \"0.1.0\"\n",
-        )
-        .manifest(
-            "dominix-testing",
-            "[package]\nname = \"dominix-testing\"\n[package.metadata.other]\nx = 1\n",
-        )
-        .manifest("virtual", "[workspace]\nmembers = []\n");
-    std::fs::create_dir_all(ws.root.join("crates/empty-dir")).unwrap();
+        .feature("ui", &meta("ui", "\"hardening\"", "\"x86_64-linux\""));
+    // Files under crates/ are not folders, so not branches.
     std::fs::write(ws.root.join("crates/README.md"), "not a crate").unwrap();
 
     let c = ws.discover().unwrap();
@@ -100,7 +88,53 @@ fn discovers_features_and_skips_other_crates() {
     assert_eq!(ui.meta.category, Category::Ui);
     assert_eq!(ui.meta.requires, ["hardening"]);
     assert_eq!(ui.meta.systems, [System::X86_64Linux]);
-    assert!(Catalog::discover_valid(&ws.root).is_ok());
+    assert!(c.into_valid().is_ok());
+}
+
+/// Every folder under crates/ is a branch: anything else there is a problem
+/// naming the file and the fix, never silently skipped.
+#[test]
+fn every_folder_under_crates_is_a_feature() {
+    let ws = Ws::new();
+    ws.feature("hardening", GOOD)
+        .feature("ui", &meta("ui", "\"dominix\"", "\"x86_64-linux\""))
+        .manifest(
+            "dominix",
+            "[package]\nname = \"dominix\"\nversion = \"0.1.0\"\n",
+        )
+        .manifest(
+            "dominix-testing",
+            "[package]\nname = \"dominix-testing\"\n[package.metadata.other]\nx = 1\n",
+        )
+        .manifest("virtual", "[workspace]\nmembers = []\n");
+    std::fs::create_dir_all(ws.root.join("crates/empty-dir")).unwrap();
+
+    let fix =
+        "(README, 'Adding a feature'), or move it out of crates/ (tooling crates live in tooling/)";
+    let no_table = |dir: &str, name: &str| {
+        format!(
+            "crates/{dir}/Cargo.toml: feature `{name}`: metadata: no [package.metadata.dominix] table, but every folder under crates/ is a feature. Fix: add it {fix}"
+        )
+    };
+    assert_eq!(
+        ws.problems(),
+        [
+            no_table("dominix", "dominix"),
+            no_table("dominix-testing", "dominix-testing"),
+            format!(
+                "crates/empty-dir/Cargo.toml: feature `empty-dir`: Cargo.toml: `crates/empty-dir` has no Cargo.toml, but every folder under crates/ is a feature. Fix: add the feature's Cargo.toml {fix}"
+            ),
+            no_table("virtual", "virtual"),
+        ]
+    );
+    let c = ws.discover().unwrap();
+    // The others are still read, and naming a broken folder does not cascade.
+    assert_eq!(c.names().collect::<Vec<_>>(), ["hardening", "ui"]);
+    let err = c.into_valid().unwrap_err().to_string();
+    assert!(
+        err.starts_with("the feature catalog has 4 problems:\n  - crates/dominix/Cargo.toml"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -111,7 +145,7 @@ fn requires_and_conflicts_default_to_empty() {
         "category = \"packages\"\nsummary = \"s\"\nsystems = [\"aarch64-linux\"]",
     );
     let c = ws.discover().unwrap();
-    assert!(c.is_valid(), "{:?}", c.problems());
+    assert_eq!(c.problems(), &[]);
     let a = c.get("a").unwrap();
     assert!(a.meta.requires.is_empty() && a.meta.conflicts.is_empty());
 }
@@ -218,143 +252,13 @@ fn layout_problems() {
             "crates/user-interface/Cargo.toml: feature `ui`: requires: `hardenin`: no such feature — did you mean `hardening`? Fix: correct the name in [package.metadata.dominix] requires",
         ]
     );
-    let err = Catalog::discover_valid(&ws.root).unwrap_err();
+    let err = ws.discover().unwrap().into_valid().unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.starts_with("the feature catalog has 3 problems:\n  - crates/hardening/feature.nix"),
         "{msg}"
     );
     assert!(matches!(err, CatalogError::Invalid { ref problems } if problems.len() == 3));
-}
-
-/// Validation shared with in-memory catalogs.
-#[test]
-fn validation_problems() {
-    let f = feature;
-    let mut multiline = f("multi");
-    multiline.meta.summary = "one\ntwo".into();
-    let mut blank = f("blank");
-    blank.meta.summary = "  ".into();
-    let cases: Vec<(Vec<dominix::Feature>, Vec<&str>)> = vec![
-        (
-            vec![f("hardening"), f("ui").requires(&["hardening"])],
-            vec![],
-        ),
-        (
-            vec![f("full")],
-            vec![
-                "crates/full/Cargo.toml: feature `full`: name: `full` is a reserved name. Fix: pick another name; reserved: trunk, default, minimal, full, all",
-            ],
-        ),
-        (
-            vec![f("Bad_Name")],
-            vec![
-                "crates/Bad_Name/Cargo.toml: feature `Bad_Name`: name: `Bad_Name` is not a valid feature name (lowercase ASCII letter, then lowercase letters, digits or `-`). Fix: rename the crate, e.g. `my-feature`",
-            ],
-        ),
-        (
-            vec![blank, multiline],
-            vec![
-                "crates/blank/Cargo.toml: feature `blank`: summary: summary is empty. Fix: write one line describing the feature",
-                "crates/multi/Cargo.toml: feature `multi`: summary: summary spans several lines. Fix: shorten it to a single line",
-            ],
-        ),
-        (
-            vec![f("a").systems(&[]), f("b").systems(&[X86, X86])],
-            vec![
-                "crates/a/Cargo.toml: feature `a`: systems: no systems listed. Fix: list the systems the feature supports, from: x86_64-linux, aarch64-linux",
-                "crates/b/Cargo.toml: feature `b`: systems: `x86_64-linux` is listed more than once. Fix: list each system once",
-            ],
-        ),
-        (
-            vec![f("a").requires(&["a"]).conflicts(&["a"])],
-            vec![
-                "crates/a/Cargo.toml: feature `a`: requires: `a` names the feature itself. Fix: remove `a` from requires",
-                "crates/a/Cargo.toml: feature `a`: conflicts: `a` names the feature itself. Fix: remove `a` from conflicts",
-            ],
-        ),
-        (
-            vec![f("a").requires(&["b"]).conflicts(&["b"]), f("b")],
-            vec![
-                "crates/a/Cargo.toml: feature `a`: conflicts: `b` is both required and conflicting. Fix: remove `b` from either requires or conflicts",
-            ],
-        ),
-        (
-            vec![f("a").requires(&["b", "b"]), f("b")],
-            vec![
-                "crates/a/Cargo.toml: feature `a`: requires: `b` is listed more than once. Fix: list it once",
-            ],
-        ),
-        (
-            vec![f("a").conflicts(&["zzz"]), f("b")],
-            vec![
-                "crates/a/Cargo.toml: feature `a`: conflicts: `zzz`: no such feature. Fix: correct the name in [package.metadata.dominix] conflicts",
-            ],
-        ),
-        (
-            vec![f("a").requires(&["b"]), f("b").systems(&[ARM])],
-            vec![
-                "crates/a/Cargo.toml: feature `a`: systems: supports x86_64-linux but requires `b`, which does not. Fix: drop those systems here or add them to `b`",
-            ],
-        ),
-        (
-            vec![
-                f("c").requires(&["a"]),
-                f("a").requires(&["b"]),
-                f("b").requires(&["c"]),
-                f("d").requires(&["a"]),
-            ],
-            vec![
-                "crates/a/Cargo.toml: feature `a`: requires: requires cycle: a -> b -> c -> a. Fix: remove one `requires` entry along the cycle",
-            ],
-        ),
-        (
-            vec![f("a"), f("a")],
-            vec![
-                "crates/a/Cargo.toml: feature `a`: name: another feature is already named `a`. Fix: give each feature crate a unique package name",
-            ],
-        ),
-    ];
-    for (features, expected) in cases {
-        let names: Vec<String> = features.iter().map(|f| f.name.clone()).collect();
-        let c = Catalog::from_features(features);
-        let got: Vec<String> = c.problems().iter().map(ToString::to_string).collect();
-        assert_eq!(got, expected, "features {names:?}");
-        assert_eq!(c.is_valid(), expected.is_empty());
-    }
-}
-
-#[test]
-fn problem_fields_are_structured() {
-    let c = Catalog::from_features(vec![
-        feature("ui").requires(&["hardenin"]),
-        feature("hardening"),
-    ]);
-    let p = &c.problems()[0];
-    assert_eq!(p.file, "crates/ui/Cargo.toml");
-    assert_eq!(p.feature, "ui");
-    assert_eq!(p.field, "requires");
-    assert!(p.message.contains("did you mean `hardening`?"));
-}
-
-#[test]
-fn json_listing() {
-    let c = Catalog::from_features(vec![
-        feature("ui").requires(&["hardening"]).systems(&[X86]),
-        feature("hardening"),
-    ]);
-    let json = c.to_json();
-    assert_eq!(
-        json,
-        serde_json::json!([
-            {"name": "hardening", "category": "features", "summary": "test feature hardening",
-             "requires": [], "conflicts": [], "systems": ["x86_64-linux", "aarch64-linux"], "dir": "crates/hardening"},
-            {"name": "ui", "category": "features", "summary": "test feature ui",
-             "requires": ["hardening"], "conflicts": [], "systems": ["x86_64-linux"], "dir": "crates/ui"},
-        ])
-    );
-    // Serialize on Feature gives the same objects.
-    assert_eq!(serde_json::to_value(c.features()).unwrap(), json);
 }
 
 /// The real workspace: discovery works and only feature crates are features.

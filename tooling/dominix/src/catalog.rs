@@ -1,6 +1,6 @@
 //! Discovery and validation of the feature catalog.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, btree_map};
 use std::fmt;
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -10,7 +10,7 @@ use crate::meta::{Category, Feature, FeatureMeta, System};
 use crate::suggest::nearest;
 
 /// Names a feature may not take: they mean something else to the tools.
-pub const RESERVED_NAMES: [&str; 5] = ["trunk", "default", "minimal", "full", "all"];
+const RESERVED_NAMES: [&str; 5] = ["trunk", "default", "minimal", "full", "all"];
 
 /// A validation problem in one feature's metadata. `check` reports all of
 /// them at once.
@@ -91,81 +91,86 @@ fn invalid_message(problems: &[Problem]) -> String {
     out
 }
 
-/// The set of features, sorted by name, plus the problems found in them.
+/// The set of features, by name, plus the problems found in them.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    features: Vec<Feature>,
-    index: BTreeMap<String, usize>,
+    features: BTreeMap<String, Feature>,
     problems: Vec<Problem>,
 }
 
+/// Every folder under `crates/` is a branch: the fix for one that is not.
+const NOT_A_BRANCH_FIX: &str =
+    "(README, 'Adding a feature'), or move it out of crates/ (tooling crates live in tooling/)";
+
 impl Catalog {
-    /// Reads every `root/crates/*/Cargo.toml`. Crates without
-    /// `[package.metadata.dominix]` are not features and are skipped. Metadata
-    /// that cannot be understood, and every validation failure, become
+    /// Reads every `root/crates/*/Cargo.toml`. Every folder under `crates/`
+    /// is a feature: one without a `Cargo.toml`, or whose `Cargo.toml` has no
+    /// `[package.metadata.dominix]`, is a problem. Metadata that cannot be
+    /// understood, and every validation failure, become
     /// [`Catalog::problems`]; only unreadable files and TOML syntax errors
     /// stop discovery.
     pub fn discover(root: &Utf8Path) -> Result<Catalog, CatalogError> {
         let crates_dir = root.join("crates");
-        let entries = std::fs::read_dir(&crates_dir).map_err(|source| CatalogError::Io {
-            path: crates_dir.clone(),
-            source,
-        })?;
+        let io = |path: &Utf8Path| {
+            let path = path.to_owned();
+            move |source| CatalogError::Io { path, source }
+        };
         let mut dirs = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| CatalogError::Io {
-                path: crates_dir.clone(),
-                source,
-            })?;
-            let path = entry.path();
-            let name = entry
-                .file_name()
-                .into_string()
-                .map_err(|_| CatalogError::NonUtf8Path { path: path.clone() })?;
+        for entry in std::fs::read_dir(&crates_dir).map_err(io(&crates_dir))? {
+            let path = entry.map_err(io(&crates_dir))?.path();
             if path.is_dir() {
-                dirs.push(name);
+                let name = path.file_name().and_then(|n| n.to_str()).map(str::to_owned);
+                dirs.push(name.ok_or(CatalogError::NonUtf8Path { path })?);
             }
         }
         dirs.sort();
 
         let mut features = Vec::new();
         let mut problems = Vec::new();
-        // Features whose metadata could not be read still count as known
+        // Folders whose metadata could not be read still count as known
         // names, so that references to them do not cascade into more problems.
         let mut broken = BTreeSet::new();
         for dir_name in dirs {
             let dir = Utf8PathBuf::from("crates").join(&dir_name);
             let manifest = dir.join("Cargo.toml");
             let abs_manifest = root.join(&manifest);
-            if !abs_manifest.is_file() {
-                continue;
-            }
-            let text =
-                std::fs::read_to_string(&abs_manifest).map_err(|source| CatalogError::Io {
-                    path: abs_manifest.clone(),
-                    source,
-                })?;
-            let table: toml::Table =
-                toml::from_str(&text).map_err(|source| CatalogError::Toml {
-                    path: manifest.clone(),
-                    source,
-                })?;
-            match read_feature(&dir, &dir_name, &table) {
-                Read::NotAFeature => continue,
-                Read::Broken { name, problems: p } => {
+            let read = if abs_manifest.is_file() {
+                let text = std::fs::read_to_string(&abs_manifest).map_err(io(&abs_manifest))?;
+                let table: toml::Table =
+                    toml::from_str(&text).map_err(|source| CatalogError::Toml {
+                        path: manifest.clone(),
+                        source,
+                    })?;
+                read_feature(&dir, &dir_name, &table)
+            } else {
+                Err((
+                    dir_name.clone(),
+                    vec![Problem {
+                        file: manifest.clone(),
+                        feature: dir_name.clone(),
+                        field: "Cargo.toml".into(),
+                        message: format!(
+                            "`{dir}` has no Cargo.toml, but every folder under crates/ is a feature"
+                        ),
+                        fix: format!("add the feature's Cargo.toml {NOT_A_BRANCH_FIX}"),
+                    }],
+                ))
+            };
+            match read {
+                Err((name, p)) => {
                     problems.extend(p);
                     broken.insert(name);
                 }
-                Read::Feature(feature) => {
-                    if !root.join(feature.fragment_path()).is_file() {
+                Ok(feature) => {
+                    let fragment = feature.fragment_path();
+                    if !root.join(&fragment).is_file() {
                         problems.push(Problem {
-                            file: feature.fragment_path(),
+                            file: fragment.clone(),
                             feature: feature.name.clone(),
                             field: "feature.nix".into(),
-                            message: format!("missing Nix fragment `{}`", feature.fragment_path()),
+                            message: format!("missing Nix fragment `{fragment}`"),
                             fix: format!(
-                                "create `{}` (a flake-parts module for the feature)",
-                                feature.fragment_path()
+                                "create `{fragment}` (a flake-parts module for the feature)"
                             ),
                         });
                     }
@@ -181,26 +186,18 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// [`Catalog::discover`], failing with [`CatalogError::Invalid`] when
-    /// there is any problem.
-    pub fn discover_valid(root: &Utf8Path) -> Result<Catalog, CatalogError> {
-        Catalog::discover(root)?.into_valid()
-    }
-
-    /// An in-memory catalog (tests, benchmarks), validated like a discovered
-    /// one except that `feature.nix` is not looked for. Duplicate names are a
-    /// problem; the first feature of that name is kept.
+    /// An in-memory catalog, validated like a discovered one except that
+    /// `feature.nix` is not looked for. Duplicate names are a problem; the
+    /// first feature of that name is kept.
     pub fn from_features(features: Vec<Feature>) -> Catalog {
         Catalog::build(features, &BTreeSet::new())
     }
 
-    fn build(mut features: Vec<Feature>, broken: &BTreeSet<String>) -> Catalog {
-        features.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut problems = Vec::new();
-        let mut kept: Vec<Feature> = Vec::with_capacity(features.len());
+    fn build(features: Vec<Feature>, broken: &BTreeSet<String>) -> Catalog {
+        let mut catalog = Catalog::default();
         for f in features {
-            if kept.last().is_some_and(|k| k.name == f.name) {
-                problems.push(Problem {
+            if catalog.features.contains_key(&f.name) {
+                catalog.problems.push(Problem {
                     file: f.manifest_path(),
                     feature: f.name.clone(),
                     field: "name".into(),
@@ -208,19 +205,9 @@ impl Catalog {
                     fix: "give each feature crate a unique package name".into(),
                 });
             } else {
-                kept.push(f);
+                catalog.features.insert(f.name.clone(), f);
             }
         }
-        let index = kept
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.name.clone(), i))
-            .collect();
-        let mut catalog = Catalog {
-            features: kept,
-            index,
-            problems,
-        };
         let mut found = validate(&catalog, broken);
         catalog.problems.append(&mut found);
         catalog
@@ -238,28 +225,23 @@ impl Catalog {
     }
 
     /// Every feature, sorted by name.
-    pub fn features(&self) -> &[Feature] {
-        &self.features
+    pub fn features(&self) -> btree_map::Values<'_, String, Feature> {
+        self.features.values()
     }
 
     /// The feature called `name`.
     pub fn get(&self, name: &str) -> Option<&Feature> {
-        self.index.get(name).and_then(|&i| self.features.get(i))
+        self.features.get(name)
     }
 
     /// Every feature name, sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.features.iter().map(|f| f.name.as_str())
+        self.features.keys().map(String::as_str)
     }
 
     /// The validation problems found (empty when the catalog is valid).
     pub fn problems(&self) -> &[Problem] {
         &self.problems
-    }
-
-    /// Whether [`Catalog::problems`] is empty.
-    pub fn is_valid(&self) -> bool {
-        self.problems.is_empty()
     }
 
     /// The nearest feature name to `given`, for "did you mean" hints.
@@ -271,8 +253,7 @@ impl Catalog {
     /// each `{name, category, summary, requires, conflicts, systems, dir}`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Array(
-            self.features
-                .iter()
+            self.features()
                 .map(|f| {
                     serde_json::json!({
                         "name": f.name,
@@ -289,29 +270,15 @@ impl Catalog {
     }
 }
 
-enum Read {
-    NotAFeature,
-    Broken {
-        name: String,
-        problems: Vec<Problem>,
-    },
-    Feature(Feature),
-}
-
-/// Turns a parsed manifest into a feature, if it declares one.
-fn read_feature(dir: &Utf8Path, dir_name: &str, manifest: &toml::Table) -> Read {
-    let Some(package) = manifest.get("package").and_then(|p| p.as_table()) else {
-        return Read::NotAFeature;
-    };
-    let Some(meta) = package
-        .get("metadata")
-        .and_then(|m| m.as_table())
-        .and_then(|m| m.get("dominix"))
-    else {
-        return Read::NotAFeature;
-    };
+/// Turns a parsed manifest into a feature; else the name it goes by and its problems.
+fn read_feature(
+    dir: &Utf8Path,
+    dir_name: &str,
+    manifest: &toml::Table,
+) -> Result<Feature, (String, Vec<Problem>)> {
     let file = dir.join("Cargo.toml");
-    let name = package.get("name").and_then(|n| n.as_str());
+    let package = manifest.get("package").and_then(|p| p.as_table());
+    let name = package.and_then(|p| p.get("name")).and_then(|n| n.as_str());
     let shown = name.unwrap_or(dir_name).to_owned();
     let problem = |field: &str, message: String, fix: String| Problem {
         file: file.clone(),
@@ -319,6 +286,19 @@ fn read_feature(dir: &Utf8Path, dir_name: &str, manifest: &toml::Table) -> Read 
         field: field.to_owned(),
         message,
         fix,
+    };
+    let Some(meta) = package
+        .and_then(|p| p.get("metadata"))
+        .and_then(|m| m.as_table())
+        .and_then(|m| m.get("dominix"))
+    else {
+        let message =
+            "no [package.metadata.dominix] table, but every folder under crates/ is a feature";
+        let fix = format!("add it {NOT_A_BRANCH_FIX}");
+        return Err((
+            shown.clone(),
+            vec![problem("metadata", message.into(), fix)],
+        ));
     };
     let mut problems = Vec::new();
     if name.is_none() {
@@ -352,15 +332,12 @@ fn read_feature(dir: &Utf8Path, dir_name: &str, manifest: &toml::Table) -> Read 
         },
     };
     match (name, parsed) {
-        (Some(name), Some(meta)) if problems.is_empty() => Read::Feature(Feature {
+        (Some(name), Some(meta)) if problems.is_empty() => Ok(Feature {
             name: name.to_owned(),
             dir: dir.to_owned(),
             meta,
         }),
-        _ => Read::Broken {
-            name: shown,
-            problems,
-        },
+        _ => Err((shown, problems)),
     }
 }
 
@@ -433,7 +410,7 @@ fn parse_meta(table: &toml::Table) -> Result<FeatureMeta, Vec<(String, String, S
 fn validate(catalog: &Catalog, broken: &BTreeSet<String>) -> Vec<Problem> {
     let known = |name: &str| catalog.get(name).is_some() || broken.contains(name);
     let mut problems = Vec::new();
-    for f in &catalog.features {
+    for f in catalog.features() {
         let problem = |field: &str, message: String, fix: String| Problem {
             file: f.manifest_path(),
             feature: f.name.clone(),
@@ -565,7 +542,7 @@ fn validate(catalog: &Catalog, broken: &BTreeSet<String>) -> Vec<Problem> {
 }
 
 /// `^[a-z][a-z0-9-]*$`
-pub fn is_valid_name(name: &str) -> bool {
+fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some('a'..='z'))
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-'))

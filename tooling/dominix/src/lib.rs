@@ -24,35 +24,25 @@
 //!   `requires` closure in dependency order, each feature with its
 //!   [`Reason`], after checking conflicts, cycles and systems;
 //! - [`render::trunk_flake`] writes the `flake.nix` of a trunk, escaping
-//!   every string through [`nix`].
+//!   every string through its Nix quoting (`nix::string_literal`).
 //!
 //! ```
-//! use dominix::{Catalog, Category, Feature, FeatureMeta, RenderOptions, Selection, System};
+//! use dominix::{Catalog, RenderOptions, Selection, System};
 //!
-//! let feature = |name: &str, requires: &[&str]| Feature {
-//!     name: name.into(),
-//!     dir: format!("crates/{name}").into(),
-//!     meta: FeatureMeta {
-//!         category: Category::Features,
-//!         summary: format!("the {name} feature"),
-//!         requires: requires.iter().map(|s| s.to_string()).collect(),
-//!         conflicts: vec![],
-//!         systems: System::ALL.to_vec(),
-//!     },
-//! };
-//! let catalog = Catalog::from_features(vec![feature("hardening", &[]), feature("ui", &["hardening"])]);
-//! assert!(catalog.is_valid());
+//! # let root = camino::Utf8Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+//! // `root`: the domi-nix checkout.
+//! let catalog = Catalog::discover(root)?.into_valid()?;
 //!
-//! let res = catalog.resolve(&Selection::features(["ui"]))?;
+//! let res = catalog.resolve(&Selection::features(["ui", "hardening"]))?;
 //! assert_eq!(res.names(), ["hardening", "ui"]);
 //!
 //! let flake = dominix::trunk_flake(&res, &RenderOptions {
 //!     flake_ref: "github:o/domi-nix".into(),
 //!     system: System::X86_64Linux,
-//!     command: "cargo xtask compose --features ui".into(),
+//!     command: "cargo xtask compose --features ui,hardening".into(),
 //! });
-//! assert!(flake.contains("        m.hardening # required by ui\n"));
-//! # Ok::<(), dominix::ResolveError>(())
+//! assert!(flake.contains("        m.hardening\n"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! It is pure: it reads `Cargo.toml` files and produces values and text. It
@@ -62,16 +52,17 @@
 
 mod catalog;
 mod meta;
-pub mod nix;
+mod nix;
 pub mod render;
 mod resolve;
 mod suggest;
+#[cfg(test)]
+mod tests;
 
-pub use catalog::{Catalog, CatalogError, Problem, RESERVED_NAMES, is_valid_name};
+pub use catalog::{Catalog, CatalogError, Problem};
 pub use meta::{Category, Feature, FeatureMeta, ParseCategoryError, ParseSystemError, System};
 pub use render::{RenderOptions, trunk_flake};
 pub use resolve::{
     FeatureSystems, ParseProfileError, Profile, Reason, Requested, Resolution, ResolveError,
     ResolvedFeature, Selection,
 };
-pub use suggest::{distance, nearest};

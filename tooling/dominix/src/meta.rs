@@ -152,7 +152,8 @@ pub struct FeatureMeta {
 
 impl FeatureMeta {
     /// The keys the metadata table accepts.
-    pub const KEYS: [&'static str; 5] = ["category", "summary", "requires", "conflicts", "systems"];
+    pub(crate) const KEYS: [&'static str; 5] =
+        ["category", "summary", "requires", "conflicts", "systems"];
 }
 
 /// One feature of the catalog.
@@ -178,7 +179,7 @@ impl Feature {
     }
 
     /// `dir/feature.nix`, the feature's flake-parts module.
-    pub fn fragment_path(&self) -> Utf8PathBuf {
+    pub(crate) fn fragment_path(&self) -> Utf8PathBuf {
         self.dir.join("feature.nix")
     }
 }

@@ -123,7 +123,7 @@ pub enum ContractError {
     Shape { document: Document, detail: String },
     /// The document was written for another schema version.
     #[error(
-        "the {document} has schema {found}, this tool understands schema {SCHEMA}; update crates/dominix-contract or nix-modules/contract so they agree"
+        "the {document} has schema {found}, this tool understands schema {SCHEMA}; update tooling/dominix-contract or nix-modules/contract so they agree"
     )]
     Schema { document: Document, found: u64 },
     /// The contract has an option without a type description.

@@ -2,7 +2,7 @@
 
 /// Edit distance between `a` and `b` counting insertions, deletions,
 /// substitutions and transpositions of adjacent characters (each costs 1).
-pub fn distance(a: &str, b: &str) -> usize {
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     // Three rolling rows: i-2, i-1, i.
@@ -29,7 +29,7 @@ pub fn distance(a: &str, b: &str) -> usize {
 /// `max(2, len/3)` (len of `given`, in characters; case is ignored) and not a
 /// complete rewrite.
 /// Ties go to the alphabetically first candidate.
-pub fn nearest<'a, I>(given: &str, candidates: I) -> Option<String>
+pub(crate) fn nearest<'a, I>(given: &str, candidates: I) -> Option<String>
 where
     I: IntoIterator<Item = &'a str>,
 {

@@ -1,7 +1,10 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)]
+//! Tests on in-memory catalogs: validation, resolution, rendering.
 
-use dominix::{Catalog, Category, Feature, FeatureMeta, System};
+mod render;
+mod resolve;
+mod validate;
+
+use crate::{Catalog, Category, Feature, FeatureMeta, System};
 
 /// A valid feature supporting every system, with no relations.
 pub fn feature(name: &str) -> Feature {

@@ -2,14 +2,12 @@
 //! dominix` rewrites the files instead of comparing.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::io::Write as _;
 
+use super::{With, feature, world};
+use crate::render::{DOMI_NIX_INPUT, current_input_args};
+use crate::{Catalog, Profile, RenderOptions, Selection, System, trunk_flake};
 use camino::Utf8PathBuf;
-use common::{With, feature, world};
-use dominix::render::{DOMI_NIX_INPUT, current_input_args};
-use dominix::{Catalog, Profile, RenderOptions, Selection, System, trunk_flake};
 
 /// What `cargo xtask` passes for a git checkout (`shallow=1`: depth-1 clones work).
 const FLAKE_REF: &str = "git+file:///src/domi-nix?shallow=1";

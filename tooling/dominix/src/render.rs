@@ -8,7 +8,7 @@ use crate::resolve::{Reason, Resolution};
 
 /// The name of the trunk flake's input that is domi-nix itself (as
 /// [`trunk_flake`] spells it).
-pub const DOMI_NIX_INPUT: &str = "domi-nix";
+pub(crate) const DOMI_NIX_INPUT: &str = "domi-nix";
 
 /// Arguments for `nix build` (or `nix run`) of a trunk flake that make it use
 /// the domi-nix at `flake_ref` as it is now, not as a `flake.lock` next to
