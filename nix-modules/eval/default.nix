@@ -17,7 +17,9 @@
 # flake.lock. `self` is the working tree as a string, so nothing here copies
 # the workspace (or its target/ directory) into the Nix store.
 #
-# `request` is JSON (built by tooling/dominix-eval, never by string pasting):
+# `request` is JSON (built by tooling/dominix-eval, never by string pasting),
+# given as `request` or, past the 128 KiB one argument may have, in the file
+# `requestFile`:
 #   { "mode": "batch" | "single" | "describe-contract" | "tests",
 #     "cases": { "<id>": { "features": [..], "settings": {..}, "select": ["a.b", ..],
 #                          "context": "system" | "vm" | "test", "system": "x86_64-linux",
@@ -29,8 +31,15 @@
 # `drops` lists domi-nix definitions that lose to a nixpkgs definition of the
 # same option. Mode `tests` answers, per branch with a vm-test.nix, its node
 # names and test script.
-{request}: let
-  req = builtins.fromJSON request;
+{
+  request ? null,
+  requestFile ? null,
+}: let
+  req = builtins.fromJSON (
+    if requestFile != null
+    then builtins.readFile requestFile
+    else request
+  );
 
   root = ../..;
   inputs = import ../lib/locked-inputs.nix {

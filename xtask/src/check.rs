@@ -282,7 +282,16 @@ fn module_eval(
     let wanted = |name: &str| only.is_none_or(|s| s.features.contains(name));
     let evaluator = Evaluator::new(project.root.clone());
     if let Err(reason) = evaluator.preflight() {
-        return (Tier::skipped("module-eval", reason.skip_line()), 0, None);
+        // A Nix that is there but does not answer is a failure, never a skip.
+        let tier = match reason {
+            dominix_eval::Unavailable::Broken(error) => Tier::from_problems(
+                "module-eval",
+                String::new(),
+                vec![format!("Nix is installed but does not answer: {error}")],
+            ),
+            reason => Tier::skipped("module-eval", reason.skip_line()),
+        };
+        return (tier, 0, None);
     }
     let tests = match evaluator.vm_tests() {
         Ok(tests) => tests,

@@ -367,9 +367,9 @@ impl Evaluator {
         request: Value,
     ) -> Result<T, EvalError> {
         let entry = self.root.join("nix-modules/eval");
-        let stdout = nix::eval_file(
+        let stdout = nix::eval_request(
             &entry,
-            &[("request", &request.to_string())],
+            &request,
             false,
             self.timeout,
         )
@@ -400,9 +400,9 @@ impl Evaluator {
         cases: &BTreeMap<String, Case>,
         show_trace: bool,
     ) -> Result<BTreeMap<String, Value>, NixError> {
-        let request = serde_json::json!({ "mode": mode, "cases": cases }).to_string();
+        let request = serde_json::json!({ "mode": mode, "cases": cases });
         let entry = self.root.join("nix-modules/eval");
-        let stdout = nix::eval_file(&entry, &[("request", &request)], show_trace, self.timeout)?;
+        let stdout = nix::eval_request(&entry, &request, show_trace, self.timeout)?;
         serde_json::from_str(&stdout).map_err(|e| NixError::Failed {
             command: format!("nix-instantiate --eval {entry}"),
             status: "an answer that is not JSON".to_owned(),

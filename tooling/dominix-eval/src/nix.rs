@@ -34,6 +34,25 @@ pub(crate) fn eval_file(
         .map(|out| out.stdout)
 }
 
+/// `nix-modules/eval` given `request`. The request travels in a temporary
+/// file (`--argstr requestFile`): a large catalog's request is over the
+/// 128 KiB a single command-line argument may have on Linux.
+pub(crate) fn eval_request(
+    entry: &Utf8Path,
+    request: &serde_json::Value,
+    show_trace: bool,
+    timeout: Option<Duration>,
+) -> Result<String, NixError> {
+    let spawn = |e: std::io::Error| NixError::Spawn {
+        command: format!("nix-instantiate --eval {entry}"),
+        error: format!("cannot write the request to a temporary file: {e}"),
+    };
+    let file = tempfile::NamedTempFile::new().map_err(spawn)?;
+    std::fs::write(file.path(), request.to_string()).map_err(spawn)?;
+    let path = file.path().to_string_lossy().into_owned();
+    eval_file(entry, &[("requestFile", &path)], show_trace, timeout)
+}
+
 /// Whether the source with this NAR hash is a valid path of the configured
 /// store (asked of the store, not the file system: a path on disk may be
 /// invalid, and `store = …` may point elsewhere).

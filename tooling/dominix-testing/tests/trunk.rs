@@ -192,3 +192,16 @@ fn the_trunk_yields_to_the_test_framework_without_conflict() {
     assert_eq!(outcome.config["system.stateVersion"], "25.11");
     assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
 }
+
+#[test]
+fn a_request_larger_than_one_command_line_argument_evaluates() {
+    // Linux caps one argument at 128 KiB; a 1,000-branch catalog's batch is
+    // several times that, so the request travels in a file.
+    let motd = "domi-nix ".repeat(30_000);
+    let case = Case::default().with_settings(json!({ "users": { "motd": motd } }));
+    let Some(outcome) = eval("a large request", case) else {
+        return;
+    };
+    let shown = outcome.config["users.motd"].as_str().expect("lines");
+    assert!(shown.len() >= motd.len(), "{}", shown.len());
+}
