@@ -2,6 +2,10 @@
 # logins, in two levels. Every value is set with `mkOverride 900`: stronger
 # than nixpkgs' own `mkDefault`s, weaker than any plain definition, so a host
 # overrides any single value by simply setting it.
+#
+# `domi-nix.<branch>.enable` is not declared here: the branch's identity
+# module (nix-modules/trunk/feature-identity.nix) declares it, true once the
+# branch is imported, and `flake.nixosModules.<branch>` carries both.
 {
   config,
   lib,

@@ -1,5 +1,9 @@
 # domi-nix ui: the domi-nix shell, a banner with the host, its addresses and
 # the attached branches, shown at every interactive login.
+#
+# `domi-nix.<branch>.enable` is not declared here: the branch's identity
+# module (nix-modules/trunk/feature-identity.nix) declares it, true once the
+# branch is imported, and `flake.nixosModules.<branch>` carries both.
 {
   config,
   lib,
