@@ -3,65 +3,17 @@
 //! and store paths are validated before they are used.
 
 use camino::Utf8Path;
-use serde::Deserialize;
 use xshell::{Shell, cmd};
 
 use crate::{Failure, Result};
 
 pub use dominix_nix::FEATURES as NIX_FEATURES;
 
-/// A validated `/nix/store/<32 base32 chars>-<name>` path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StorePath(String);
-
-impl StorePath {
-    pub fn parse(path: &str) -> Result<StorePath> {
-        let bad = || {
-            Failure::new(format!(
-                "Nix answered `{path}`, which is not a store path; this is a bug in domi-nix or Nix"
-            ))
-        };
-        let rest = path.strip_prefix("/nix/store/").ok_or_else(bad)?;
-        let (hash, name) = rest.split_at_checked(32).ok_or_else(bad)?;
-        let base32 = |c: char| {
-            c.is_ascii_digit() || (c.is_ascii_lowercase() && !matches!(c, 'e' | 'o' | 'u' | 't'))
-        };
-        if !hash.chars().all(base32)
-            || !name.starts_with('-')
-            || name.len() < 2
-            || name[1..].contains('/')
-        {
-            return Err(bad());
-        }
-        Ok(StorePath(path.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct Built {
-    outputs: std::collections::BTreeMap<String, String>,
-}
+pub use dominix_nix::StorePath;
 
 /// Parses `nix build --json` output: the `out` paths of every installable.
 pub fn out_paths(json: &str) -> Result<Vec<StorePath>> {
-    let built: Vec<Built> = serde_json::from_str(json).map_err(|e| {
-        Failure::new(format!(
-            "cannot read `nix build --json` output ({e}): {json}"
-        ))
-    })?;
-    built
-        .iter()
-        .map(|b| {
-            b.outputs
-                .get("out")
-                .ok_or_else(|| Failure::new("`nix build --json` reported no `out` output"))
-                .and_then(|p| StorePath::parse(p))
-        })
-        .collect()
+    Ok(dominix_nix::out_paths(json)?)
 }
 
 /// `nix build --json --no-link INSTALLABLE [--dry-run]`; the out paths.
@@ -140,35 +92,4 @@ pub fn host_system() -> String {
         "linux"
     };
     format!("{}-{os}", std::env::consts::ARCH)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn store_paths_are_validated() {
-        assert!(StorePath::parse("/nix/store/0123456789abcdfghijklmnpqrsvwxyz-vm").is_ok());
-        for bad in [
-            "/tmp/x",
-            "/nix/store/short-vm",
-            "/nix/store/0123456789abcdfghijklmnpqrsvwxye-vm",
-            "/nix/store/0123456789abcdfghijklmnpqrsvwxyz",
-            "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-a/b",
-        ] {
-            assert!(StorePath::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn build_json_gives_out_paths() {
-        let json = r#"[{"drvPath":"/nix/store/0123456789abcdfghijklmnpqrsvwxyz-vm.drv","outputs":{"out":"/nix/store/0123456789abcdfghijklmnpqrsvwxyz-vm"}}]"#;
-        let paths = out_paths(json).expect("valid");
-        assert_eq!(
-            paths[0].as_str(),
-            "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-vm"
-        );
-        assert!(out_paths("[{\"outputs\":{}}]").is_err());
-        assert!(out_paths("not json").is_err());
-    }
 }
