@@ -822,7 +822,8 @@ fn recorded_batch(bin: &std::path::Path, root: &Utf8Path, args: &[&str]) -> Resu
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/sh\nprintf '%s\\0' \"$@\" > \"{}/$$\"\nexec '{}' \"$@\"\n",
+            // The request travels in a temporary file: keep a copy of it.
+            "#!/bin/sh\nout=\"{}/$$\"\nprintf '%s\\0' \"$@\" > \"$out\"\nprev=\nfor a in \"$@\"; do\n  [ \"$prev\" = requestFile ] && cp \"$a\" \"$out.request\"\n  prev=\"$a\"\ndone\nexec '{}' \"$@\"\n",
             log.display(),
             real.display()
         ),
@@ -848,12 +849,25 @@ fn recorded_batch(bin: &std::path::Path, root: &Utf8Path, args: &[&str]) -> Resu
     let entries =
         std::fs::read_dir(&log).map_err(|e| Failure::new(format!("cannot read the log: {e}")))?;
     for entry in entries.flatten() {
+        if entry.path().extension().is_some_and(|e| e == "request") {
+            continue;
+        }
         let bytes = std::fs::read(entry.path()).unwrap_or_default();
-        let args: Vec<String> = String::from_utf8_lossy(&bytes)
+        let mut args: Vec<String> = String::from_utf8_lossy(&bytes)
             .split('\0')
             .filter(|a| !a.is_empty())
             .map(str::to_owned)
             .collect();
+        // The same call with the request inline (the recorded file is gone
+        // once this returns); a small batch fits in one argument.
+        if let Some(at) = args.iter().position(|a| a == "requestFile") {
+            let copy = entry.path().with_extension("request");
+            let request = std::fs::read_to_string(&copy).unwrap_or_default();
+            args[at] = "request".to_owned();
+            if let Some(value) = args.get_mut(at + 1) {
+                *value = request;
+            }
+        }
         if args.iter().any(|a| a.contains("\"mode\":\"batch\"")) {
             return Ok(RawNix {
                 program: real.display().to_string(),
@@ -1184,35 +1198,7 @@ fn measure_size(g: &Generated, bin: &std::path::Path, options: &Options) -> Resu
     std::fs::write(&file, original)
         .map_err(|e| Failure::new(format!("cannot restore {file}: {e}")))?;
 
-    // The whole check, every branch, for comparison — unless its module-eval
-    // request cannot be passed to Nix at all.
-    let full_request =
-        serde_json::json!({ "mode": "batch", "cases": check_cases(&g.catalog, &tests, None) })
-            .to_string();
-    if full_request.len() >= MAX_ARG_STRLEN {
-        let spawn = Command::new("nix-instantiate")
-            .args(["--eval", "--argstr", "request", &full_request])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let why = match spawn {
-            Err(e) => format!("starting nix-instantiate fails: \"{e}\""),
-            Ok(_) => "nix-instantiate did start, though".to_owned(),
-        };
-        r.full_check = Some(format!(
-            "not run: its module-eval request is {:.0} KiB, passed as one `--argstr`, over Linux's \
-             128 KiB limit on a single argument (MAX_ARG_STRLEN); {why}, and dominix-eval then \
-             falls back to one Nix process per case ({} cases)",
-            full_request.len() as f64 / 1024.0,
-            check_cases(&g.catalog, &tests, None).len()
-        ));
-        eprintln!(
-            "bench:   check (every branch): {}",
-            r.full_check.as_deref().unwrap_or_default()
-        );
-        return Ok(r);
-    }
+    // The whole check, every branch, for comparison.
     let mut failure = None;
     let full = measure("check (every branch)", runs, budget, || {
         let (t, stdout, ok) = run_xtask(bin, root, &["check"], true)?;
@@ -1233,9 +1219,6 @@ fn measure_size(g: &Generated, bin: &std::path::Path, options: &Options) -> Resu
     r.full_check = failure;
     Ok(r)
 }
-
-/// Linux's limit on the length of one argument (`MAX_ARG_STRLEN`, 32 pages).
-const MAX_ARG_STRLEN: usize = 128 * 1024;
 
 /// The cases `check`'s module-eval tier builds — mirrors `module_eval` in
 /// xtask/src/check.rs (the bench verifies it against what `check` sends):
