@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::nix::NIX_FEATURES;
+use crate::nix::NixCommand;
 use camino::{Utf8Path, Utf8PathBuf};
 use dominix::{Catalog, Category, Profile, RenderOptions, Selection, System, trunk_flake};
 use dominix_eval::{Case, Evaluator};
@@ -673,22 +673,13 @@ struct RawNix {
 impl RawNix {
     fn batch(root: &Utf8Path, cases: &BTreeMap<String, Case>) -> RawNix {
         let request = serde_json::json!({ "mode": "batch", "cases": cases }).to_string();
-        RawNix {
-            program: "nix-instantiate".to_owned(),
-            args: [
-                "--extra-experimental-features",
-                NIX_FEATURES,
-                "--eval",
-                "--strict",
-                "--json",
-                root.join("nix-modules/eval").as_str(),
-                "--argstr",
-                "request",
-                &request,
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-        }
+        let mut args = NixCommand::instantiate()
+            .args(["--eval", "--strict", "--json"])
+            .arg(root.join("nix-modules/eval"))
+            .args(["--argstr", "request", &request])
+            .argv();
+        let program = args.remove(0);
+        RawNix { program, args }
     }
 
     fn command(&self) -> Command {
@@ -1308,7 +1299,7 @@ fn static_tier(root: &Utf8Path, sh: &Shell) -> Result<Vec<(&'static str, Duratio
     timed.push(("discovery of .nix files", start.elapsed()));
 
     let start = Instant::now();
-    problems += nix::parse_files(sh, &files).len();
+    problems += nix::parse_files(&files).len();
     timed.push(("nix-parse", start.elapsed()));
 
     let start = Instant::now();
@@ -1339,7 +1330,7 @@ fn static_tier(root: &Utf8Path, sh: &Shell) -> Result<Vec<(&'static str, Duratio
             .map_err(|e| Failure::new(format!("cannot write {file}: {e}")))?;
         trunks.push(file);
     }
-    problems += nix::parse_files(sh, &trunks).len();
+    problems += nix::parse_files(&trunks).len();
     timed.push(("trunks", start.elapsed()));
 
     let start = Instant::now();

@@ -72,19 +72,26 @@ pub fn run(project: &Project, json: bool, changed_since: Option<&str>) -> Result
         None => None,
     };
     let files = fmt::nix_files(&project.root)?;
-    let have_nix = nix::available(&sh, "nix-instantiate");
 
     let mut tiers = vec![metadata(&catalog), resolution(&catalog)];
-    if have_nix {
-        tiers.push(parse(project, &sh, &files));
-        tiers.push(trunks(project, &sh, &catalog)?);
-    } else {
-        let reason = "SKIP nix-parse: `nix-instantiate` is not on PATH — install Nix ≥ 2.8 (Debian/Ubuntu: `apt-get install nix-bin`)";
-        tiers.push(Tier::skipped("nix-parse", reason.to_owned()));
-        tiers.push(Tier::skipped(
-            "trunks",
-            reason.replace("nix-parse", "trunks"),
-        ));
+    match dominix_nix::available() {
+        Ok(_) => {
+            tiers.push(parse(project, &files));
+            tiers.push(trunks(project, &catalog)?);
+        }
+        // Absent: these tiers cannot run here (a skip). Present but broken:
+        // they ran and failed.
+        Err(error @ dominix_nix::NixError::NotFound { .. }) => {
+            for tier in ["nix-parse", "trunks"] {
+                tiers.push(Tier::skipped(tier, format!("SKIP {tier}: {error}")));
+            }
+        }
+        Err(error) => {
+            for tier in ["nix-parse", "trunks"] {
+                let detail = format!("Nix is installed but does not answer: {error}");
+                tiers.push(Tier::from_problems(tier, String::new(), vec![detail]));
+            }
+        }
     }
     tiers.push(format(project)?);
     tiers.push(deadnix(project, &sh, &files));
@@ -168,8 +175,8 @@ fn resolution(catalog: &Catalog) -> Tier {
     )
 }
 
-fn parse(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier {
-    let details = nix::parse_files(sh, files)
+fn parse(project: &Project, files: &[camino::Utf8PathBuf]) -> Tier {
+    let details = nix::parse_files(files)
         .into_iter()
         .map(|(file, e)| {
             let relative = file.strip_prefix(&project.root).unwrap_or(file);
@@ -181,7 +188,7 @@ fn parse(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier {
 }
 
 /// Every composed trunk (minimal, full, each feature alone) parses.
-fn trunks(project: &Project, sh: &Shell, catalog: &Catalog) -> Result<Tier> {
+fn trunks(project: &Project, catalog: &Catalog) -> Result<Tier> {
     let dir = tempfile::tempdir()
         .map_err(|e| Failure::new(format!("cannot create a temporary directory: {e}")))?;
     let mut selections: Vec<(String, Selection)> = Profile::ALL
@@ -211,7 +218,7 @@ fn trunks(project: &Project, sh: &Shell, catalog: &Catalog) -> Result<Tier> {
         written.push((file, label));
     }
     let files: Vec<camino::Utf8PathBuf> = written.iter().map(|(f, _)| f.clone()).collect();
-    let details = nix::parse_files(sh, &files)
+    let details = nix::parse_files(&files)
         .into_iter()
         .map(|(file, e)| {
             let label = written

@@ -2,9 +2,9 @@
 
 use camino::Utf8PathBuf;
 use dominix_eval::Evaluator;
-use xshell::{Shell, cmd};
+use xshell::Shell;
 
-use crate::nix::NIX_FEATURES;
+use crate::nix::NixCommand;
 use crate::{Failure, Project, Result};
 
 /// The nixpkgs source pinned in flake.lock, fetched (needs network or a seeded store).
@@ -12,8 +12,12 @@ fn pinned_nixpkgs(project: &Project) -> Result<Utf8PathBuf> {
     let sh = Shell::new().map_err(|e| Failure::new(e.to_string()))?;
     sh.change_dir(&project.root);
     let flake = project.flake_ref();
-    let json = cmd!(sh, "nix --extra-experimental-features {NIX_FEATURES} flake archive --json {flake}")
-        .read()
+    let json = NixCommand::nix("flake")
+        .args(["archive", "--json", &flake])
+        .current_dir(sh.current_dir())
+        .stderr_to_terminal()
+        .output()
+        .map(|out| out.stdout)
         .map_err(|e| {
             Failure::new(format!(
                 "cannot fetch the pinned nixpkgs ({e}). Fix: run where GitHub is reachable, or pass `--nixpkgs <a nixpkgs checkout at the locked revision>`"

@@ -256,15 +256,13 @@ impl Xtask {
                         .map(|p| p.display().to_string())
                         .unwrap_or_else(|_| out.to_string());
                     // Building today's domi-nix, not the one a lock file pinned.
-                    let mut words = vec![
-                        "nix".to_owned(),
-                        "--extra-experimental-features".to_owned(),
-                        "nix-command flakes".to_owned(),
-                        "build".to_owned(),
-                        format!("path:{dir}#packages.{}.vm", crate::nix::host_system()),
-                    ];
-                    words.extend(dominix::render::current_input_args(&reference));
-                    let line: Vec<String> = words.iter().map(|w| shell_quote(w)).collect();
+                    let next = crate::nix::NixCommand::nix("build")
+                        .arg(format!(
+                            "path:{dir}#packages.{}.vm",
+                            crate::nix::host_system()
+                        ))
+                        .args(dominix::render::current_input_args(&reference));
+                    let line: Vec<String> = next.argv().iter().map(|w| shell_quote(w)).collect();
                     println!("next: {}", line.join(" "));
                 })
             }

@@ -26,9 +26,9 @@ use std::collections::BTreeSet;
 
 use dominix::System;
 use serde_json::Value;
-use xshell::{Shell, cmd};
+use xshell::Shell;
 
-use crate::nix::{self, NIX_FEATURES};
+use crate::nix::{self, NixCommand};
 use crate::{Failure, Result};
 
 /// The override variable (see the module documentation).
@@ -126,14 +126,12 @@ fn dev_kvm_usable() -> bool {
 fn read_nix_config(sh: &Shell) -> Option<NixConfig> {
     let attempts: [&[&str]; 2] = [&["show-config", "--json"], &["config", "show", "--json"]];
     for args in attempts {
-        let json = cmd!(
-            sh,
-            "nix --extra-experimental-features {NIX_FEATURES} {args...}"
-        )
-        .quiet()
-        .ignore_stderr()
-        .read();
-        if let Some(config) = json.ok().and_then(|json| parse_config(&json)) {
+        let json = NixCommand::nix(args[0])
+            .args(&args[1..])
+            .current_dir(sh.current_dir())
+            .timeout(Some(std::time::Duration::from_secs(60)))
+            .output();
+        if let Some(config) = json.ok().and_then(|out| parse_config(&out.stdout)) {
             return Some(config);
         }
     }

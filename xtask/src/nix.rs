@@ -1,15 +1,18 @@
-//! Nix invocations as values: every call gets the experimental-feature flags,
-//! outputs come back as JSON (`--json`; Nix 2.8 has no `--print-out-paths`),
-//! and store paths are validated before they are used.
+//! The xtask's Nix calls, built by `dominix-nix` (the one place that spells
+//! Nix's command lines): outputs come back as JSON (`--json`; Nix 2.8 has no
+//! `--print-out-paths`), and store paths are validated before they are used.
+
+use std::time::Duration;
 
 use camino::Utf8Path;
 use xshell::{Shell, cmd};
 
 use crate::{Failure, Result};
 
-pub use dominix_nix::FEATURES as NIX_FEATURES;
+pub use dominix_nix::{NixCommand, StorePath};
 
-pub use dominix_nix::StorePath;
+/// How long a parse of every Nix file may take.
+const PARSE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Parses `nix build --json` output: the `out` paths of every installable.
 pub fn out_paths(json: &str) -> Result<Vec<StorePath>> {
@@ -19,10 +22,14 @@ pub fn out_paths(json: &str) -> Result<Vec<StorePath>> {
 /// `nix build --json --no-link INSTALLABLE [--dry-run]`; the out paths.
 /// Nix's own progress and errors go straight to the terminal.
 pub fn build(sh: &Shell, installable: &str, dry_run: bool) -> Result<Vec<StorePath>> {
-    let dry = dry_run.then_some("--dry-run");
-    let stdout = cmd!(sh, "nix --extra-experimental-features {NIX_FEATURES} build --json --no-link {installable} {dry...}")
-        .read()
-        .map_err(|e| Failure::new(build_failure(installable, &e.to_string())))?;
+    let stdout = NixCommand::nix("build")
+        .args(["--json", "--no-link", installable])
+        .args(dry_run.then_some("--dry-run"))
+        .current_dir(sh.current_dir())
+        .stderr_to_terminal()
+        .output()
+        .map_err(|e| Failure::new(build_failure(installable, &e.to_string())))?
+        .stdout;
     if dry_run {
         return Ok(Vec::new());
     }
@@ -44,37 +51,36 @@ fn build_failure(installable: &str, error: &str) -> String {
 /// Parses files with the real Nix parser: all in one process, and only when
 /// that fails (Nix stops at the first error) one by one, so every broken file
 /// is reported with Nix's message.
-pub fn parse_files<'a>(
-    sh: &Shell,
-    files: &'a [camino::Utf8PathBuf],
-) -> Vec<(&'a Utf8Path, String)> {
-    if files.is_empty() || parse(sh, files).is_ok() {
+pub fn parse_files(files: &[camino::Utf8PathBuf]) -> Vec<(&Utf8Path, String)> {
+    if files.is_empty() || parse(files).is_ok() {
         return Vec::new();
     }
     files
         .iter()
         .filter_map(|file| {
-            parse(sh, std::slice::from_ref(file))
+            parse(std::slice::from_ref(file))
                 .err()
                 .map(|e| (file.as_path(), e))
         })
         .collect()
 }
 
-fn parse(sh: &Shell, files: &[camino::Utf8PathBuf]) -> std::result::Result<(), String> {
-    let output = cmd!(sh, "nix-instantiate --parse {files...}")
-        .quiet()
-        .ignore_status()
-        .ignore_stdout()
-        .output()
-        .map_err(|e| format!("cannot run nix-instantiate: {e}"))?;
-    if output.status.success() {
+fn parse(files: &[camino::Utf8PathBuf]) -> std::result::Result<(), String> {
+    let (status, output) = NixCommand::instantiate()
+        .arg("--parse")
+        .args(files)
+        .timeout(Some(PARSE_TIMEOUT))
+        .run()
+        .map_err(|e| e.to_string())?;
+    if status.success() {
         Ok(())
     } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+        Err(output.stderr.trim().to_owned())
     }
 }
 
+/// Whether `program --version` runs (for tools other than Nix; Nix itself
+/// is asked with `dominix_nix::available`).
 pub fn available(sh: &Shell, program: &str) -> bool {
     cmd!(sh, "{program} --version")
         .quiet()

@@ -9,7 +9,7 @@ use dominix::{Catalog, System};
 use xshell::{Shell, cmd};
 
 use crate::flags::{Emit, Select};
-use crate::nix::{self, NIX_FEATURES, StorePath};
+use crate::nix::{self, NixCommand, StorePath};
 use crate::{Failure, Project, Result, compose, fsx, kvm};
 
 const HOSTS: [&str; 4] = [
@@ -92,21 +92,22 @@ fn compose_for(project: &Project, select: &Select, host: Option<&str>) -> Result
 /// (why both flags: `dominix::render::current_input_args`). Returns the out paths.
 fn build_trunk(sh: &Shell, trunk: &Trunk, attr: &str, dry_run: bool) -> Result<Vec<StorePath>> {
     let installable = format!("{}#{attr}", trunk.flake);
-    let dry = dry_run.then_some("--dry-run");
-    let current = dominix::render::current_input_args(&trunk.domi_nix);
-    let stdout = cmd!(
-        sh,
-        "nix --extra-experimental-features {NIX_FEATURES} build --json --no-link {installable} {dry...} {current...}"
-    )
-    .read()
-    .map_err(|e| {
-        Failure::new(format!(
-            "building {installable} failed ({e}); Nix's error is above.\n\
+    let stdout = NixCommand::nix("build")
+        .args(["--json", "--no-link", &installable])
+        .args(dry_run.then_some("--dry-run"))
+        .args(dominix::render::current_input_args(&trunk.domi_nix))
+        .current_dir(sh.current_dir())
+        .stderr_to_terminal()
+        .output()
+        .map(|out| out.stdout)
+        .map_err(|e| {
+            Failure::new(format!(
+                "building {installable} failed ({e}); Nix's error is above.\n\
              Fix: this tier needs full nixpkgs — run it where GitHub and cache.nixos.org are \
              reachable, or use the offline tiers (`cargo xtask check`). On macOS, configure a \
              Linux builder (nix-darwin: `nix.linux-builder.enable = true`)."
-        ))
-    })?;
+            ))
+        })?;
     if dry_run {
         return Ok(Vec::new());
     }
@@ -217,12 +218,12 @@ pub fn test(
             ));
         };
         let installable = format!("{flake}#checks.{system}.{feature}.driverInteractive");
-        cmd!(
-            sh,
-            "nix --extra-experimental-features {NIX_FEATURES} run {installable}"
-        )
-        .run()
-        .map_err(|e| Failure::new(format!("the interactive driver failed: {e}")))?;
+        NixCommand::nix("run")
+            .arg(&installable)
+            .current_dir(sh.current_dir())
+            .interactive()
+            .output()
+            .map_err(|e| Failure::new(format!("the interactive driver failed: {e}")))?;
         return Ok(());
     }
     let probe = kvm::Probe::new(&sh)?;

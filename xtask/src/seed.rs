@@ -5,7 +5,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use dominix_eval::{Lock, LockedInput};
 use xshell::{Shell, cmd};
 
-use crate::nix::NIX_FEATURES;
+use crate::nix::NixCommand;
 use crate::{Failure, Project, Result};
 
 pub fn run(
@@ -23,16 +23,16 @@ pub fn run(
             ));
         }
         let flake = project.flake_ref();
-        cmd!(
-            sh,
-            "nix --extra-experimental-features {NIX_FEATURES} flake archive {flake}"
-        )
-        .run()
-        .map_err(|e| {
-            Failure::new(format!(
-                "`nix flake archive` failed: {e}. Without network, use `--from <dir>` per input"
-            ))
-        })?;
+        NixCommand::nix("flake")
+            .args(["archive", &flake])
+            .current_dir(sh.current_dir())
+            .stderr_to_terminal()
+            .output()
+            .map_err(|e| {
+                Failure::new(format!(
+                    "`nix flake archive` failed: {e}. Without network, use `--from <dir>` per input"
+                ))
+            })?;
         println!("seeded every input of flake.lock");
         return Ok(());
     }
@@ -130,13 +130,11 @@ fn seed_one(sh: &Shell, input: &LockedInput, from: &Utf8Path) -> Result<String> 
             .map_err(|e| Failure::new(format!("cannot copy {from}: {e}")))?;
     }
 
-    let actual = cmd!(
-        sh,
-        "nix --extra-experimental-features {NIX_FEATURES} hash path {source}"
-    )
-    .quiet()
-    .read()
-    .map_err(|e| Failure::new(format!("cannot hash {from}: {e}")))?;
+    let actual = NixCommand::nix("hash")
+        .args(["path", source.as_str()])
+        .output()
+        .map(|out| out.stdout.trim().to_owned())
+        .map_err(|e| Failure::new(format!("cannot hash {from}: {e}")))?;
     if actual != input.nar_hash {
         return Err(Failure::new(format!(
             "{from} is not the locked `{}` ({}): its NAR hash differs.\n  flake.lock: {}\n  {from}: {actual}\nFix: use a copy of exactly revision {} (a git repository containing it is enough)",
@@ -146,11 +144,11 @@ fn seed_one(sh: &Shell, input: &LockedInput, from: &Utf8Path) -> Result<String> 
             input.rev
         )));
     }
-    let added = cmd!(sh, "nix-store --add-fixed --recursive sha256 {source}")
-        .quiet()
-        .read()
+    let added = NixCommand::store()
+        .args(["--add-fixed", "--recursive", "sha256", source.as_str()])
+        .output()
         .map_err(|e| Failure::new(format!("cannot add {from} to the Nix store: {e}. Fix: run as a user who may write to the store")))?;
-    Ok(added)
+    Ok(added.stdout.trim().to_owned())
 }
 
 fn is_archive(path: &Utf8Path) -> bool {

@@ -141,3 +141,56 @@ fn feature_crates_have_their_files() {
         );
     }
 }
+
+/// Every Rust source file of the tooling (the xtask, tooling/, the branches).
+fn rust_sources(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![
+        root.join("xtask"),
+        root.join("tooling"),
+        root.join("crates"),
+    ];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() && entry.file_name() != "target" {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn nix_command_lines_are_built_in_one_place() {
+    // Timeouts, feature flags and store options are added in dominix-nix,
+    // so no other source spells a Nix flag or starts Nix itself.
+    let root = root();
+    let one_place = root.join("tooling/dominix-nix");
+    let mut offenders = Vec::new();
+    for file in rust_sources(&root) {
+        if file.starts_with(&one_place) || file.components().any(|c| c.as_os_str() == "tests") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for needle in [
+            "--extra-experimental-features",
+            "cmd!(sh, \"nix",
+            "Command::new(\"nix",
+        ] {
+            if text.contains(needle) {
+                offenders.push(format!("{}: {needle}", file.display()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "Nix command lines outside tooling/dominix-nix (use dominix_nix::NixCommand):\n{}",
+        offenders.join("\n")
+    );
+}

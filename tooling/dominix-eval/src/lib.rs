@@ -367,13 +367,8 @@ impl Evaluator {
         request: Value,
     ) -> Result<T, EvalError> {
         let entry = self.root.join("nix-modules/eval");
-        let stdout = nix::eval_request(
-            &entry,
-            &request,
-            false,
-            self.timeout,
-        )
-        .map_err(|e| nix::failure(what, &Case::default(), e, &self.root, || None))?;
+        let stdout = nix::eval_request(&entry, &request, false, self.timeout)
+            .map_err(|e| nix::failure(what, &Case::default(), e, &self.root, || None))?;
         serde_json::from_str(&stdout).map_err(|e| EvalError::Output {
             case: what.into(),
             message: e.to_string(),

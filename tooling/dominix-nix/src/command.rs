@@ -15,6 +15,8 @@ pub struct NixCommand {
     args: Vec<OsString>,
     timeout: Option<Duration>,
     stderr_to_terminal: bool,
+    interactive: bool,
+    dir: Option<std::path::PathBuf>,
 }
 
 /// What a finished Nix call printed.
@@ -77,6 +79,8 @@ impl NixCommand {
             args: vec!["--extra-experimental-features".into(), FEATURES.into()],
             timeout: None,
             stderr_to_terminal: false,
+            interactive: false,
+            dir: None,
         }
     }
 
@@ -119,6 +123,19 @@ impl NixCommand {
     /// Lets Nix's progress and errors through to the terminal.
     pub fn stderr_to_terminal(mut self) -> NixCommand {
         self.stderr_to_terminal = true;
+        self
+    }
+
+    /// Gives Nix the terminal: stdin, stdout and stderr (an interactive
+    /// driver, say). Nothing is captured.
+    pub fn interactive(mut self) -> NixCommand {
+        self.interactive = true;
+        self
+    }
+
+    /// Runs in `dir` instead of the current directory.
+    pub fn current_dir(mut self, dir: impl AsRef<std::path::Path>) -> NixCommand {
+        self.dir = Some(dir.as_ref().to_owned());
         self
     }
 
@@ -165,17 +182,29 @@ impl NixCommand {
     /// Runs the call whatever its exit status; the status and what it printed.
     pub fn run(&self) -> Result<(ExitStatus, Output), NixError> {
         let mut command = Command::new(&self.program);
-        command
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(if self.stderr_to_terminal {
-                Stdio::inherit()
-            } else {
-                Stdio::piped()
-            });
-        // Its own process group, so a timeout stops everything it started.
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        command.args(&self.args);
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
+        if self.interactive {
+            command
+                .stdin(Stdio::inherit())
+                .stdout(Stdio::inherit())
+                .stderr(Stdio::inherit());
+        } else {
+            command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(
+                if self.stderr_to_terminal {
+                    Stdio::inherit()
+                } else {
+                    Stdio::piped()
+                },
+            );
+        }
+        // Its own process group, so a timeout stops everything it started
+        // (not for an interactive call, which must stay in the terminal's).
+        if !self.interactive {
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        }
         let mut child = command.spawn().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 NixError::NotFound {
