@@ -62,9 +62,13 @@ impl Tier {
     }
 }
 
-pub fn run(project: &Project, json: bool, changed_since: Option<&str>) -> Result<()> {
-    let sh = Shell::new().map_err(|e| Failure::new(e.to_string()))?;
-    sh.change_dir(&project.root);
+impl crate::flags::Check {
+    pub fn run(self, sh: &Shell, project: &Project) -> Result<()> {
+        run(sh, project, self.json, self.changed_since.as_deref())
+    }
+}
+
+fn run(sh: &Shell, project: &Project, json: bool, changed_since: Option<&str>) -> Result<()> {
     let catalog = project.catalog()?;
     // `--changed-since REV`: module evaluation keeps only the branches the change can affect.
     let selected = match changed_since {
@@ -94,7 +98,7 @@ pub fn run(project: &Project, json: bool, changed_since: Option<&str>) -> Result
         }
     }
     tiers.push(format(project)?);
-    tiers.push(deadnix(project, &sh, &files));
+    tiers.push(deadnix(project, sh, &files));
     let only = selected.as_ref().map(|(_, s)| s);
     let (eval_tier, evaluated, tests) = module_eval(project, &catalog, only);
     tiers.push(eval_tier);

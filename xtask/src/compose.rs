@@ -26,8 +26,38 @@ pub fn system_for(res: &Resolution) -> System {
     }
 }
 
+impl crate::flags::Compose {
+    pub fn run(self, _sh: &xshell::Shell, project: &Project) -> Result<()> {
+        let reference = self
+            .flake_ref
+            .clone()
+            .unwrap_or_else(|| project.flake_ref());
+        let path = write(project, &self.select, &self.out, self.flake_ref)?;
+        println!("wrote {path}");
+        // `path:` because a folder inside a git work tree would otherwise be
+        // read as the repository, where the new file is untracked.
+        let dir = std::fs::canonicalize(&self.out)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| self.out.to_string());
+        // Building today's domi-nix, not the one a lock file pinned.
+        let next = crate::nix::NixCommand::nix("build")
+            .arg(format!(
+                "path:{dir}#packages.{}.vm",
+                crate::nix::host_system()
+            ))
+            .args(dominix::render::current_input_args(&reference));
+        let line: Vec<String> = next
+            .argv()
+            .iter()
+            .map(|w| crate::flags::shell_quote(w))
+            .collect();
+        println!("next: {}", line.join(" "));
+        Ok(())
+    }
+}
+
 /// Resolves the selection and writes `out/flake.nix`; returns its path.
-pub fn run(
+pub fn write(
     project: &Project,
     select: &Select,
     out: &Utf8Path,

@@ -8,9 +8,7 @@ use crate::nix::NixCommand;
 use crate::{Failure, Project, Result};
 
 /// The nixpkgs source pinned in flake.lock, fetched (needs network or a seeded store).
-fn pinned_nixpkgs(project: &Project) -> Result<Utf8PathBuf> {
-    let sh = Shell::new().map_err(|e| Failure::new(e.to_string()))?;
-    sh.change_dir(&project.root);
+fn pinned_nixpkgs(sh: &Shell, project: &Project) -> Result<Utf8PathBuf> {
     let flake = project.flake_ref();
     let json = NixCommand::nix("flake")
         .args(["archive", "--json", &flake])
@@ -30,14 +28,22 @@ fn pinned_nixpkgs(project: &Project) -> Result<Utf8PathBuf> {
         .ok_or_else(|| Failure::new("`nix flake archive --json` did not report a nixpkgs path"))
 }
 
-pub fn verify(project: &Project, nixpkgs: Option<Utf8PathBuf>) -> Result<()> {
+impl crate::flags::Contract {
+    pub fn run(self, sh: &Shell, project: &Project) -> Result<()> {
+        match self.cmd {
+            crate::flags::ContractCmd::Verify { nixpkgs } => verify(sh, project, nixpkgs),
+        }
+    }
+}
+
+fn verify(sh: &Shell, project: &Project, nixpkgs: Option<Utf8PathBuf>) -> Result<()> {
     let evaluator = Evaluator::new(project.root.clone());
     evaluator
         .preflight()
         .map_err(|reason| Failure::new(reason.skip_line()))?;
     let nixpkgs = match nixpkgs {
         Some(path) => path,
-        None => pinned_nixpkgs(project)?,
+        None => pinned_nixpkgs(sh, project)?,
     };
     if !nixpkgs.join("nixos/lib/eval-config.nix").exists() {
         return Err(Failure::usage(format!(

@@ -56,7 +56,13 @@ pub fn unformatted(root: &Utf8Path, write: bool) -> Result<Vec<String>> {
     Ok(findings)
 }
 
-pub fn run(project: &Project, check: bool) -> Result<()> {
+impl crate::flags::Fmt {
+    pub fn run(self, _sh: &xshell::Shell, project: &Project) -> Result<()> {
+        run(project, self.check)
+    }
+}
+
+fn run(project: &Project, check: bool) -> Result<()> {
     let findings = unformatted(&project.root, !check)?;
     if check && !findings.is_empty() {
         return Err(Failure::new(format!(

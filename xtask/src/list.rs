@@ -2,7 +2,13 @@
 
 use crate::{Project, Result};
 
-pub fn run(project: &Project, json: bool) -> Result<()> {
+impl crate::flags::List {
+    pub fn run(self, _sh: &xshell::Shell, project: &Project) -> Result<()> {
+        run(project, self.json)
+    }
+}
+
+fn run(project: &Project, json: bool) -> Result<()> {
     let catalog = project.catalog()?;
     if json {
         println!("{}", serde_json::to_string_pretty(&catalog.to_json())?);

@@ -4,6 +4,7 @@
 //! Exit codes: 0 ok, 1 a check or command failed, 2 usage error.
 
 mod bench;
+mod build;
 mod changed;
 mod check;
 mod compose;
@@ -13,11 +14,13 @@ mod fmt;
 mod fsx;
 mod kvm;
 mod list;
+mod matrix;
 mod nix;
 mod project;
-mod run;
 mod seed;
+mod test;
 mod test_scripts;
+mod vm;
 
 use std::process::ExitCode;
 
@@ -58,9 +61,31 @@ impl<E: std::error::Error> From<E> for Failure {
 
 pub type Result<T, E = Failure> = std::result::Result<T, E>;
 
+/// One `Shell` at the project root for every command; each command's
+/// `run` lives in its own file.
+fn run(cmd: flags::Cmd, project: &Project) -> Result<()> {
+    let sh =
+        xshell::Shell::new().map_err(|e| Failure::new(format!("cannot start a shell: {e}")))?;
+    sh.change_dir(&project.root);
+    use flags::Cmd;
+    match cmd {
+        Cmd::List(cmd) => cmd.run(&sh, project),
+        Cmd::Compose(cmd) => cmd.run(&sh, project),
+        Cmd::Check(cmd) => cmd.run(&sh, project),
+        Cmd::Seed(cmd) => cmd.run(&sh, project),
+        Cmd::Contract(cmd) => cmd.run(&sh, project),
+        Cmd::Build(cmd) => cmd.run(&sh, project),
+        Cmd::Vm(cmd) => cmd.run(&sh, project),
+        Cmd::Test(cmd) => cmd.run(&sh, project),
+        Cmd::Matrix(cmd) => cmd.run(&sh, project),
+        Cmd::Bench(cmd) => cmd.run(&sh, project),
+        Cmd::Fmt(cmd) => cmd.run(&sh, project),
+    }
+}
+
 fn main() -> ExitCode {
     let flags = flags::Xtask::parse();
-    let outcome = Project::locate().and_then(|project| flags.run(&project));
+    let outcome = Project::locate().and_then(|project| run(flags.cmd, &project));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

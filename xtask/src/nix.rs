@@ -7,6 +7,8 @@ use std::time::Duration;
 use camino::Utf8Path;
 use xshell::{Shell, cmd};
 
+use dominix::System;
+
 use crate::{Failure, Result};
 
 pub use dominix_nix::{NixCommand, StorePath};
@@ -98,4 +100,35 @@ pub fn host_system() -> String {
         "linux"
     };
     format!("{}-{os}", std::env::consts::ARCH)
+}
+
+pub const HOSTS: [&str; 4] = [
+    "x86_64-linux",
+    "aarch64-linux",
+    "aarch64-darwin",
+    "x86_64-darwin",
+];
+
+/// The Linux guest a host runs (mirrors `guestOf` in nix-modules/systems.nix).
+pub fn guest_of(host: &str) -> Result<System> {
+    match host {
+        "x86_64-linux" | "x86_64-darwin" => Ok(System::X86_64Linux),
+        "aarch64-linux" | "aarch64-darwin" => Ok(System::Aarch64Linux),
+        other => Err(Failure::usage(format!(
+            "unsupported host `{other}`. Fix: use one of {}",
+            HOSTS.join(", ")
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_map_to_guests() {
+        assert_eq!(guest_of("aarch64-darwin").ok(), Some(System::Aarch64Linux));
+        assert_eq!(guest_of("x86_64-darwin").ok(), Some(System::X86_64Linux));
+        assert!(guest_of("riscv64-linux").is_err_and(|e| e.code == 2));
+    }
 }

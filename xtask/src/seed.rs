@@ -8,14 +8,26 @@ use xshell::{Shell, cmd};
 use crate::nix::NixCommand;
 use crate::{Failure, Project, Result};
 
-pub fn run(
+impl crate::flags::Seed {
+    pub fn run(self, sh: &Shell, project: &Project) -> Result<()> {
+        let crate::flags::Seed {
+            inputs,
+            from,
+            all,
+            lock,
+        } = self;
+        run(sh, project, &inputs, from.as_deref(), all, lock)
+    }
+}
+
+fn run(
+    sh: &Shell,
     project: &Project,
     inputs: &[String],
     from: Option<&Utf8Path>,
     all: bool,
     lock: Option<Utf8PathBuf>,
 ) -> Result<()> {
-    let sh = Shell::new().map_err(|e| Failure::new(e.to_string()))?;
     if all {
         if !inputs.is_empty() {
             return Err(Failure::usage(
@@ -48,7 +60,7 @@ pub fn run(
     };
     let lock_path = lock.unwrap_or_else(|| project.root.join("flake.lock"));
     let input = Lock::read(&lock_path)?.input(name)?;
-    let path = seed_one(&sh, &input, from)?;
+    let path = seed_one(sh, &input, from)?;
     println!("seeded {name} {} from {from}: {path}", input.short_rev());
     Ok(())
 }

@@ -1,0 +1,97 @@
+//! `cargo xtask test`: the NixOS VM tests (`checks.<system>.<feature>`) of
+//! features; a cell this host cannot run for want of KVM is skipped with its
+//! reason (xtask/src/kvm.rs).
+
+use dominix::{Catalog, System};
+use xshell::Shell;
+
+use crate::nix::{self, NixCommand, guest_of};
+use crate::{Failure, Project, Result, kvm};
+
+fn features_for(catalog: &Catalog, requested: &[String], system: System) -> Result<Vec<String>> {
+    if requested.is_empty() {
+        return Ok(catalog
+            .features()
+            .filter(|f| f.supports(system))
+            .map(|f| f.name.clone())
+            .collect());
+    }
+    requested
+        .iter()
+        .map(|name| match catalog.get(name) {
+            Some(f) if f.supports(system) => Ok(name.clone()),
+            Some(_) => Err(Failure::usage(format!(
+                "feature `{name}` does not support {system}; see `cargo xtask list`"
+            ))),
+            None => Err(Failure::usage(match catalog.suggest(name) {
+                Some(s) => {
+                    format!("unknown feature `{name}` — did you mean `{s}`? Run `cargo xtask list`")
+                }
+                None => format!("unknown feature `{name}`. Run `cargo xtask list`"),
+            })),
+        })
+        .collect()
+}
+
+impl crate::flags::Test {
+    pub fn run(self, sh: &Shell, project: &Project) -> Result<()> {
+        test(sh, project, &self.features, self.system, self.interactive)
+    }
+}
+
+fn test(
+    sh: &Shell,
+    project: &Project,
+    requested: &[String],
+    system: Option<System>,
+    interactive: bool,
+) -> Result<()> {
+    let catalog = project.valid_catalog()?;
+    let system =
+        system.unwrap_or_else(|| guest_of(&nix::host_system()).unwrap_or(System::X86_64Linux));
+    let features = features_for(&catalog, requested, system)?;
+    let flake = project.flake_ref();
+    if interactive {
+        let [feature] = features.as_slice() else {
+            return Err(Failure::usage(
+                "--interactive starts one driver: name exactly one feature",
+            ));
+        };
+        let installable = format!("{flake}#checks.{system}.{feature}.driverInteractive");
+        NixCommand::nix("run")
+            .arg(&installable)
+            .current_dir(sh.current_dir())
+            .interactive()
+            .output()
+            .map_err(|e| Failure::new(format!("the interactive driver failed: {e}")))?;
+        return Ok(());
+    }
+    let probe = kvm::Probe::new(sh)?;
+    let mut failed = Vec::new();
+    let mut skipped = 0;
+    for feature in &features {
+        if let Some(skip) = probe.skip(system) {
+            eprintln!("SKIP test {feature} ({system}): {skip}");
+            skipped += 1;
+            continue;
+        }
+        let installable = format!("{flake}#checks.{system}.{feature}");
+        eprintln!("test {feature} ({system})");
+        if let Err(e) = nix::build(sh, &installable, false) {
+            failed.push(format!("{feature}: {}", e.message));
+        }
+    }
+    println!(
+        "test: {} passed, {} failed, {skipped} skipped",
+        features.len() - failed.len() - skipped,
+        failed.len()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(format!(
+            "VM tests failed:\n  {}",
+            failed.join("\n  ")
+        )))
+    }
+}
