@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 
 use dominix::{Catalog, Profile, RenderOptions, Selection, trunk_flake};
-use dominix_eval::{Applied, Case, Context, Drop, EvalError, Evaluator, NixFailure, VmTest};
+use dominix_eval::{Applied, Case, Context, Drop, EvalError, Evaluator, NixFailure};
 use serde::Serialize;
 use xshell::{Shell, cmd};
 
+use crate::test_scripts::{self, Lint, VmTests};
 use crate::{Failure, Project, Result, changed, compose, fmt, nix};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -18,7 +19,7 @@ enum Status {
 }
 
 #[derive(Debug, Serialize)]
-pub(crate) struct Tier {
+struct Tier {
     name: &'static str,
     status: Status,
     /// What was checked, e.g. "27 files".
@@ -31,7 +32,7 @@ pub(crate) struct Tier {
 }
 
 impl Tier {
-    pub(crate) fn from_problems(name: &'static str, summary: String, details: Vec<String>) -> Tier {
+    fn from_problems(name: &'static str, summary: String, details: Vec<String>) -> Tier {
         let status = if details.is_empty() {
             Status::Passed
         } else {
@@ -46,7 +47,7 @@ impl Tier {
         }
     }
 
-    pub(crate) fn skipped(name: &'static str, reason: String) -> Tier {
+    fn skipped(name: &'static str, reason: String) -> Tier {
         let status = if dominix_eval::skip::required() {
             Status::Failed
         } else {
@@ -102,7 +103,10 @@ fn run(sh: &Shell, project: &Project, json: bool, changed_since: Option<&str>) -
     let only = selected.as_ref().map(|(_, s)| s);
     let (eval_tier, evaluated, tests) = module_eval(project, &catalog, only);
     tiers.push(eval_tier);
-    tiers.push(crate::test_scripts::tier(project, tests.as_ref()));
+    tiers.push(match test_scripts::lint(sh, project, tests.as_ref()) {
+        Lint::Skipped(line) => Tier::skipped("vm-tests", line),
+        Lint::Ran { summary, problems } => Tier::from_problems("vm-tests", summary, problems),
+    });
 
     let count = |s: Status| tiers.iter().filter(|t| t.status == s).count();
     let (passed, failed, skipped) = (
@@ -276,9 +280,6 @@ fn deadnix(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier
     };
     Tier::from_problems("deadnix", format!("{} files", files.len()), details)
 }
-
-/// Every branch's VM test, with its nodes' evaluated host names.
-pub(crate) type VmTests = BTreeMap<String, (VmTest, Vec<String>)>;
 
 /// Every feature's module, evaluated alone on the trunk in every context it
 /// is built in (a system and its VM on each supported guest, and every node

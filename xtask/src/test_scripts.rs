@@ -5,8 +5,25 @@
 
 use xshell::{Shell, cmd};
 
+use std::collections::BTreeMap;
+
+use dominix_eval::VmTest;
+
 use crate::Project;
-use crate::check::{Tier, VmTests};
+
+/// Every branch's VM test, with its nodes' evaluated host names.
+pub type VmTests = BTreeMap<String, (VmTest, Vec<String>)>;
+
+/// What linting the test scripts found.
+pub enum Lint {
+    /// It cannot run here: the SKIP line.
+    Skipped(String),
+    /// It ran: what was checked, and the problems.
+    Ran {
+        summary: String,
+        problems: Vec<String>,
+    },
+}
 
 /// The names the NixOS test driver defines for a test script
 /// (nixos/lib/test-driver: `Driver.test_symbols`).
@@ -46,16 +63,11 @@ pub fn python_name(host_name: &str) -> String {
 
 /// `tests`: the branches' VM tests, with each node's evaluated host name
 /// (`None` when module evaluation did not run).
-pub fn tier(project: &Project, tests: Option<&VmTests>) -> Tier {
+pub fn lint(sh: &Shell, project: &Project, tests: Option<&VmTests>) -> Lint {
     let Some(tests) = tests else {
-        return Tier::skipped(
-            "vm-tests",
+        return Lint::Skipped(
             "SKIP vm-tests: the test scripts' node names come from module evaluation, which did not run — see module-eval above".to_owned(),
         );
-    };
-    let sh = match Shell::new() {
-        Ok(sh) => sh,
-        Err(e) => return Tier::from_problems("vm-tests", String::new(), vec![e.to_string()]),
     };
     if cmd!(sh, "python3 -m pyflakes --version")
         .quiet()
@@ -63,8 +75,7 @@ pub fn tier(project: &Project, tests: Option<&VmTests>) -> Tier {
         .read()
         .is_err()
     {
-        return Tier::skipped(
-            "vm-tests",
+        return Lint::Skipped(
             "SKIP vm-tests: pyflakes is not installed — `pip install pyflakes` (python3 -m pyflakes must run)"
                 .to_owned(),
         );
@@ -121,9 +132,8 @@ pub fn tier(project: &Project, tests: Option<&VmTests>) -> Tier {
             Err(e) => details.push(format!("{file}: cannot run pyflakes: {e}")),
         }
     }
-    Tier::from_problems(
-        "vm-tests",
-        format!("{} test scripts linted (pyflakes, node names)", tests.len()),
-        details,
-    )
+    Lint::Ran {
+        summary: format!("{} test scripts linted (pyflakes, node names)", tests.len()),
+        problems: details,
+    }
 }

@@ -194,3 +194,73 @@ fn nix_command_lines_are_built_in_one_place() {
         offenders.join("\n")
     );
 }
+
+#[test]
+fn xtask_files_import_each_other_without_loops() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let src = root().join("xtask/src");
+    let modules: BTreeMap<String, String> = std::fs::read_dir(&src)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let name = e
+                .file_name()
+                .to_string_lossy()
+                .strip_suffix(".rs")?
+                .to_owned();
+            Some((name, std::fs::read_to_string(e.path()).unwrap()))
+        })
+        .collect();
+    // `crate::<module>` anywhere, and `use crate::{a, b::c}` groups.
+    let uses = |text: &str| -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        for (at, _) in text.match_indices("crate::") {
+            let rest = &text[at + "crate::".len()..];
+            let words: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
+                let group = &group[..group.find('}').unwrap_or(group.len())];
+                group
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .collect()
+            } else {
+                rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .take(1)
+                    .collect()
+            };
+            found.extend(
+                words
+                    .into_iter()
+                    .filter(|w| modules.contains_key(*w))
+                    .map(str::to_owned),
+            );
+        }
+        found
+    };
+    let edges: BTreeMap<&String, BTreeSet<String>> = modules
+        .iter()
+        .map(|(name, text)| (name, uses(text).into_iter().filter(|m| m != name).collect()))
+        .collect();
+    // Depth-first search for a path back to where it started.
+    fn reaches(
+        edges: &BTreeMap<&String, BTreeSet<String>>,
+        from: &str,
+        to: &str,
+        seen: &mut BTreeSet<String>,
+    ) -> bool {
+        edges
+            .iter()
+            .find(|(n, _)| n.as_str() == from)
+            .is_some_and(|(_, next)| {
+                next.iter()
+                    .any(|n| n == to || (seen.insert(n.clone()) && reaches(edges, n, to, seen)))
+            })
+    }
+    let loops: Vec<&String> = edges
+        .keys()
+        .copied()
+        .filter(|m| reaches(&edges, m, m, &mut BTreeSet::new()))
+        .collect();
+    assert!(
+        loops.is_empty(),
+        "xtask files in an import loop: {loops:?}\n{edges:#?}"
+    );
+}
