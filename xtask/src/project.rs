@@ -11,21 +11,41 @@ pub struct Project {
 }
 
 impl Project {
-    /// The workspace root: `DOMINIX_ROOT` if set (tests), else the parent of
-    /// this crate's directory.
+    /// The checkout the xtask was run in: `DOMINIX_ROOT` if set (tests), else
+    /// the nearest directory, from the current one upwards, that holds
+    /// `flake.nix`, `xtask/Cargo.toml` and `nix-modules/`. Never the checkout
+    /// the executable was built from: a shared build cache or a copied binary
+    /// must not make it act on another tree.
     pub fn locate() -> Result<Project> {
         let root = match std::env::var("DOMINIX_ROOT") {
-            Ok(root) => Utf8PathBuf::from(root),
+            Ok(root) => {
+                let root = Utf8PathBuf::from(root);
+                if !is_checkout(&root) {
+                    return Err(Failure::usage(format!(
+                        "DOMINIX_ROOT={root} is not a domi-nix checkout (no flake.nix, xtask/Cargo.toml and nix-modules/ there). Fix: unset DOMINIX_ROOT or point it at a checkout"
+                    )));
+                }
+                root
+            }
             Err(_) => {
-                let manifest = Utf8Path::new(env!("CARGO_MANIFEST_DIR"));
-                manifest.parent().unwrap_or(manifest).to_owned()
+                let cwd = std::env::current_dir().map_err(|e| {
+                    Failure::new(format!(
+                        "cannot read the current directory: {e}. Fix: run `cargo xtask` from a directory that exists"
+                    ))
+                })?;
+                let cwd = Utf8PathBuf::from_path_buf(cwd).map_err(|p| {
+                    Failure::usage(format!(
+                        "the current directory {} is not UTF-8. Fix: work in a checkout whose path is UTF-8",
+                        p.display()
+                    ))
+                })?;
+                cwd.ancestors().find(|dir| is_checkout(dir)).map(Utf8Path::to_owned).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "{cwd} is not inside a domi-nix checkout (no directory upwards holds flake.nix, xtask/Cargo.toml and nix-modules/). Fix: run `cargo xtask` from the root of the domi-nix repository"
+                    ))
+                })?
             }
         };
-        if !root.join("flake.nix").exists() {
-            return Err(Failure::new(format!(
-                "{root} has no flake.nix: not a domi-nix checkout. Fix: run `cargo xtask` inside the domi-nix repository (or set DOMINIX_ROOT)"
-            )));
-        }
         Ok(Project { root })
     }
 
@@ -62,6 +82,13 @@ impl Project {
             .unwrap_or_else(|_| self.root.join("target"))
             .join("dominix")
     }
+}
+
+/// Whether `dir` is the root of a domi-nix checkout.
+fn is_checkout(dir: &Utf8Path) -> bool {
+    dir.join("flake.nix").is_file()
+        && dir.join("xtask/Cargo.toml").is_file()
+        && dir.join("nix-modules").is_dir()
 }
 
 /// `path` as the path of a URL: bytes outside RFC 3986's `pchar` set and `/`
