@@ -65,6 +65,10 @@ pub fn write(
 ) -> Result<Utf8PathBuf> {
     let catalog = project.valid_catalog()?;
     let res = catalog.resolve(&select.selection())?;
+    if !res.left_out.is_empty() {
+        let names: Vec<String> = res.left_out.iter().map(ToString::to_string).collect();
+        eprintln!("note: profile `full` leaves out {}", names.join(", "));
+    }
     let opts = RenderOptions {
         flake_ref: flake_ref.unwrap_or_else(|| project.flake_ref()),
         system: system_for(&res),

@@ -63,6 +63,6 @@ pub use catalog::{Catalog, CatalogError, Problem};
 pub use meta::{Category, Feature, FeatureMeta, ParseCategoryError, ParseSystemError, System};
 pub use render::{RenderOptions, trunk_flake};
 pub use resolve::{
-    FeatureSystems, ParseProfileError, Profile, Reason, Requested, Resolution, ResolveError,
-    ResolvedFeature, Selection,
+    FeatureSystems, LeftOut, LeftOutReason, ParseProfileError, Profile, Reason, Requested,
+    Resolution, ResolveError, ResolvedFeature, Selection,
 };

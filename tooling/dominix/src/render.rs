@@ -116,6 +116,7 @@ mod tests {
             features: Vec::new(),
             systems: System::ALL.to_vec(),
             system: None,
+            left_out: Vec::new(),
         };
         let flake = trunk_flake(&trunk_alone, &opts);
         assert!(

@@ -13,7 +13,9 @@ use crate::meta::{Feature, System, list};
 pub enum Profile {
     /// The trunk alone, no features.
     Minimal,
-    /// Every feature (with a system given: every feature supporting it).
+    /// Every feature (with a system given: every feature supporting it),
+    /// minus the yielding side of each `conflicts` pair and every feature
+    /// that requires one (see [`LeftOut`]).
     Full,
 }
 
@@ -147,6 +149,57 @@ pub struct Resolution {
     pub systems: Vec<System>,
     /// The system the selection asked for, if any (it is in `systems`).
     pub system: Option<System>,
+    /// Features the `full` profile leaves out because of `conflicts`, in
+    /// name order (empty for every other selection).
+    pub left_out: Vec<LeftOut>,
+}
+
+/// A feature the `full` profile leaves out.
+///
+/// The rule: when `a` declares `conflicts = ["b"]`, `a` yields and `b` stays
+/// (the declaring side is the alternative to something that already
+/// exists); when both declare the conflict, the one later in name order
+/// yields. Every feature that requires a yielding one (transitively) is left
+/// out too. `cargo xtask check` still resolves and evaluates every feature
+/// alone, so a left-out feature is checked as much as any other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut {
+    /// The feature left out.
+    pub name: String,
+    /// Why.
+    pub because: LeftOutReason,
+}
+
+/// Why [`LeftOut::name`] is not in `full`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeftOutReason {
+    /// It yields to `winner` in a `conflicts` pair.
+    Yields {
+        /// The feature that stays.
+        winner: String,
+    },
+    /// It requires `yielding`, which is left out.
+    Requires {
+        /// The left-out requirement.
+        yielding: String,
+    },
+}
+
+impl fmt::Display for LeftOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.because {
+            LeftOutReason::Yields { winner } => write!(
+                f,
+                "`{}` (conflicts with `{winner}`; the side declaring the conflict yields)",
+                self.name
+            ),
+            LeftOutReason::Requires { yielding } => write!(
+                f,
+                "`{}` (requires `{yielding}`, which is left out)",
+                self.name
+            ),
+        }
+    }
 }
 
 impl Resolution {
@@ -393,6 +446,67 @@ pub(crate) fn all_cycles(catalog: &Catalog) -> Vec<Vec<String>> {
 }
 
 impl Catalog {
+    /// The `full` profile's features for `system` (every system when `None`)
+    /// and what it leaves out: see [`LeftOut`] for the rule.
+    fn full_profile(&self, system: Option<System>) -> (Vec<&Feature>, Vec<LeftOut>) {
+        let candidates: Vec<&Feature> = self
+            .features()
+            .filter(|f| system.is_none_or(|s| f.supports(s)))
+            .collect();
+        let present: BTreeSet<&str> = candidates.iter().map(|f| f.name.as_str()).collect();
+        // Yielding sides: `a` declares `b`: `a` yields, unless `b` also
+        // declares `a` and `a` sorts first.
+        let mut out: BTreeMap<&str, LeftOutReason> = BTreeMap::new();
+        for f in &candidates {
+            for other in &f.meta.conflicts {
+                let Some(g) = self.get(other) else { continue };
+                if g.name == f.name || !present.contains(g.name.as_str()) {
+                    continue;
+                }
+                let mutual = g.meta.conflicts.iter().any(|c| c == &f.name);
+                if mutual && f.name < g.name {
+                    continue;
+                }
+                out.entry(&f.name).or_insert(LeftOutReason::Yields {
+                    winner: g.name.clone(),
+                });
+            }
+        }
+        // Everything requiring a yielding feature, transitively.
+        let mut required_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for f in &candidates {
+            for r in &f.meta.requires {
+                required_by.entry(r).or_default().push(&f.name);
+            }
+        }
+        let mut queue: Vec<&str> = out.keys().copied().collect();
+        while let Some(name) = queue.pop() {
+            for dependent in required_by.get(name).into_iter().flatten() {
+                if !out.contains_key(dependent) {
+                    out.insert(
+                        dependent,
+                        LeftOutReason::Requires {
+                            yielding: name.to_owned(),
+                        },
+                    );
+                    queue.push(dependent);
+                }
+            }
+        }
+        let kept = candidates
+            .into_iter()
+            .filter(|f| !out.contains_key(f.name.as_str()))
+            .collect();
+        let left_out = out
+            .into_iter()
+            .map(|(name, because)| LeftOut {
+                name: name.to_owned(),
+                because,
+            })
+            .collect();
+        (kept, left_out)
+    }
+
     /// Resolves `selection`: the `requires` closure in dependency order, with
     /// the reason for each feature, after checking names, cycles, conflicts
     /// and systems.
@@ -401,6 +515,7 @@ impl Catalog {
         let mut direct: Vec<&Feature> = Vec::new();
         let mut direct_names: BTreeSet<&str> = BTreeSet::new();
         let base_reason;
+        let mut left_out = Vec::new();
         match &selection.requested {
             Requested::Features(names) => {
                 if names.is_empty() {
@@ -428,10 +543,7 @@ impl Catalog {
             }
             Requested::Profile(profile) => {
                 if *profile == Profile::Full {
-                    direct = self
-                        .features()
-                        .filter(|f| selection.system.is_none_or(|s| f.supports(s)))
-                        .collect();
+                    (direct, left_out) = self.full_profile(selection.system);
                     direct_names = direct.iter().map(|f| f.name.as_str()).collect();
                 }
                 base_reason = Reason::Profile(*profile);
@@ -530,6 +642,7 @@ impl Catalog {
                 .collect(),
             systems,
             system: selection.system,
+            left_out,
         })
     }
 }

@@ -289,11 +289,23 @@ fn profiles() {
         Selection::profile(Profile::Minimal).with_system(ARM),
         &format!("; {BOTH}"),
     );
-    // `world` has conflicting features, so it has no full profile.
+    // `ssh` declares `conflicts = ["telnet"]`: in `full`, `ssh` yields.
+    let full = Selection::profile(Profile::Full).with_system(X86);
     check(
         &w,
-        Selection::profile(Profile::Full),
-        "error: `ssh` (in profile `full`) conflicts with `telnet` (in profile `full`). Fix: drop one of them from the selection.",
+        full.clone(),
+        "base<in profile `full`>, hardening<in profile `full`>, x86only<in profile `full`>, needs-x86<in profile `full`>, net<in profile `full`>, telnet<in profile `full`>, old<in profile `full`>, ui<in profile `full`>, web<in profile `full`>; systems: x86_64-linux",
+    );
+    let left_out: Vec<String> = w
+        .resolve(&full)
+        .unwrap()
+        .left_out
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        left_out,
+        ["`ssh` (conflicts with `telnet`; the side declaring the conflict yields)"]
     );
 
     let c = Catalog::from_features(vec![
@@ -371,5 +383,55 @@ fn each_feature_comes_right_after_its_requirements() {
         &c,
         sel(&["b", "a"]),
         &format!("z<required by `a`>, a<requested>, b<requested>; {BOTH}"),
+    );
+}
+
+#[test]
+fn full_leaves_out_the_yielding_side_and_what_requires_it() {
+    let left_out = |c: &Catalog| -> Vec<String> {
+        c.resolve(&Selection::profile(Profile::Full))
+            .unwrap()
+            .left_out
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    // Both declare: the later name yields; what requires it goes too,
+    // transitively.
+    let mutual = Catalog::from_features(vec![
+        feature("alpha").conflicts(&["beta"]),
+        feature("beta").conflicts(&["alpha"]),
+        feature("gamma").requires(&["beta"]),
+        feature("delta").requires(&["gamma"]),
+        feature("free"),
+    ]);
+    check(
+        &mutual,
+        Selection::profile(Profile::Full),
+        &format!("alpha<in profile `full`>, free<in profile `full`>; {BOTH}"),
+    );
+    assert_eq!(
+        left_out(&mutual),
+        [
+            "`beta` (conflicts with `alpha`; the side declaring the conflict yields)",
+            "`delta` (requires `gamma`, which is left out)",
+            "`gamma` (requires `beta`, which is left out)",
+        ]
+    );
+    // A conflict with a feature that is not there (another system) costs nothing.
+    let elsewhere = Catalog::from_features(vec![
+        feature("armish").systems(&[ARM]),
+        feature("common").conflicts(&["armish"]),
+    ]);
+    check(
+        &elsewhere,
+        Selection::profile(Profile::Full).with_system(X86),
+        &format!("common<in profile `full`>; {BOTH}"),
+    );
+    // Naming both explicitly is still an error, with the fix that applies.
+    check(
+        &mutual,
+        sel(&["alpha", "beta"]),
+        "error: `alpha` (requested) conflicts with `beta` (requested). Fix: drop one of them from the selection.",
     );
 }
