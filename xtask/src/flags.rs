@@ -1,5 +1,7 @@
 //! The command line. `cargo xtask --help` and `cargo xtask <cmd> --help` teach it.
 
+use std::time::Duration;
+
 use camino::Utf8PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use dominix::{Profile, Selection, System};
@@ -23,6 +25,55 @@ use dominix::{Profile, Selection, System};
 pub struct Xtask {
     #[command(subcommand)]
     pub cmd: Cmd,
+    /// Stop any Nix call still running after this long, with every process it started,
+    /// and fail naming the call: seconds, or a number with s, m or h (90, 15m, 2h).
+    /// Default: 5m for list, compose, check, fmt and bench; 15m for seed and contract;
+    /// 3h for build, vm, test and matrix (per Nix call; a VM or interactive driver
+    /// you use yourself is never stopped).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+}
+
+impl Cmd {
+    /// How long one Nix call of this command may take without `--timeout`.
+    pub fn default_timeout(&self) -> Duration {
+        const MINUTE: u64 = 60;
+        Duration::from_secs(match self {
+            Cmd::List(_) | Cmd::Compose(_) | Cmd::Check(_) | Cmd::Fmt(_) | Cmd::Bench(_) => {
+                5 * MINUTE
+            }
+            Cmd::Seed(_) | Cmd::Contract(_) => 15 * MINUTE,
+            Cmd::Build(_) | Cmd::Vm(_) | Cmd::Test(_) | Cmd::Matrix(_) => 3 * 60 * MINUTE,
+        })
+    }
+}
+
+/// `90`, `90s`, `15m` or `2h`; at least one second.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration: use seconds, or a number with s, m or h (90, 15m, 2h)"
+            ));
+        }
+    };
+    let secs = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|s| *s > 0)
+        .ok_or_else(|| {
+            format!("`{text}` is not a duration of at least one second (e.g. 90, 15m, 2h)")
+        })?;
+    Ok(Duration::from_secs(secs))
 }
 
 #[derive(Debug, Subcommand)]
@@ -286,7 +337,28 @@ pub fn shell_quote(word: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::shell_quote;
+    use super::{parse_duration, shell_quote};
+    use std::time::Duration;
+
+    #[test]
+    fn durations_take_seconds_or_a_unit() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        for bad in [
+            "",
+            "0",
+            "0m",
+            "m",
+            "1.5m",
+            "10d",
+            "-3",
+            "99999999999999999999h",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
 
     #[test]
     fn shell_words_are_quoted_only_when_needed() {

@@ -129,7 +129,10 @@ fn read_nix_config(sh: &Shell) -> Option<NixConfig> {
         let json = NixCommand::nix(args[0])
             .args(&args[1..])
             .current_dir(sh.current_dir())
-            .timeout(Some(std::time::Duration::from_secs(60)))
+            // A probe: never longer than a minute, nor than the command allows.
+            .timeout(Some(
+                dominix_nix::default_timeout().min(std::time::Duration::from_secs(60)),
+            ))
             .output();
         if let Some(config) = json.ok().and_then(|out| parse_config(&out.stdout)) {
             return Some(config);

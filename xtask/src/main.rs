@@ -17,6 +17,7 @@ mod list;
 mod matrix;
 mod nix;
 mod project;
+mod purity;
 mod seed;
 mod test;
 mod test_scripts;
@@ -85,6 +86,7 @@ fn run(cmd: flags::Cmd, project: &Project) -> Result<()> {
 
 fn main() -> ExitCode {
     let flags = flags::Xtask::parse();
+    dominix_nix::set_default_timeout(flags.timeout.unwrap_or_else(|| flags.cmd.default_timeout()));
     let outcome = Project::locate().and_then(|project| run(flags.cmd, &project));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,8 +2,6 @@
 //! Nix's command lines): outputs come back as JSON (`--json`; Nix 2.8 has no
 //! `--print-out-paths`), and store paths are validated before they are used.
 
-use std::time::Duration;
-
 use camino::Utf8Path;
 use xshell::{Shell, cmd};
 
@@ -12,9 +10,6 @@ use dominix::System;
 use crate::{Failure, Result};
 
 pub use dominix_nix::{NixCommand, StorePath};
-
-/// How long a parse of every Nix file may take.
-const PARSE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Parses `nix build --json` output: the `out` paths of every installable.
 pub fn out_paths(json: &str) -> Result<Vec<StorePath>> {
@@ -71,7 +66,6 @@ fn parse(files: &[camino::Utf8PathBuf]) -> std::result::Result<(), String> {
     let (status, output) = NixCommand::instantiate()
         .arg("--parse")
         .args(files)
-        .timeout(Some(PARSE_TIMEOUT))
         .run()
         .map_err(|e| e.to_string())?;
     if status.success() {

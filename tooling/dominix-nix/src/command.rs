@@ -3,9 +3,28 @@
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::FEATURES;
+
+/// The bound of every call that does not set its own, in seconds.
+static DEFAULT_TIMEOUT_SECS: AtomicU64 = AtomicU64::new(DEFAULT_TIMEOUT.as_secs());
+
+/// The bound of a Nix call until [`set_default_timeout`] says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Bounds every Nix call this process makes from now on (except those that
+/// set their own with [`NixCommand::timeout`]): the xtask sets its command's
+/// default, or `--timeout`, once at start.
+pub fn set_default_timeout(timeout: Duration) {
+    DEFAULT_TIMEOUT_SECS.store(timeout.as_secs().max(1), Ordering::Relaxed);
+}
+
+/// The bound a new [`NixCommand`] gets.
+pub fn default_timeout() -> Duration {
+    Duration::from_secs(DEFAULT_TIMEOUT_SECS.load(Ordering::Relaxed))
+}
 
 /// One Nix call: the program, its arguments (the experimental features
 /// first), how long it may take, and where its stderr goes.
@@ -77,7 +96,7 @@ impl NixCommand {
         NixCommand {
             program: program.to_owned(),
             args: vec!["--extra-experimental-features".into(), FEATURES.into()],
-            timeout: None,
+            timeout: Some(default_timeout()),
             stderr_to_terminal: false,
             interactive: false,
             dir: None,
@@ -114,7 +133,8 @@ impl NixCommand {
         self
     }
 
-    /// Stops the call (and everything it started) after `timeout`.
+    /// Stops the call (and everything it started) after `timeout` instead
+    /// of [`default_timeout`]; `None` only for a call a person drives.
     pub fn timeout(mut self, timeout: Option<Duration>) -> NixCommand {
         self.timeout = timeout;
         self
@@ -127,9 +147,11 @@ impl NixCommand {
     }
 
     /// Gives Nix the terminal: stdin, stdout and stderr (an interactive
-    /// driver, say). Nothing is captured.
+    /// driver, say). Nothing is captured, and nothing stops it but the
+    /// person at the terminal: it has no timeout.
     pub fn interactive(mut self) -> NixCommand {
         self.interactive = true;
+        self.timeout = None;
         self
     }
 

@@ -14,7 +14,9 @@
 mod command;
 mod store_path;
 
-pub use command::{NixCommand, NixError, Output, available};
+pub use command::{
+    DEFAULT_TIMEOUT, NixCommand, NixError, Output, available, default_timeout, set_default_timeout,
+};
 pub use store_path::{StorePath, StorePathError, out_paths};
 
 /// The experimental features every Nix call passes: Nix 2.8 needs them for
