@@ -100,6 +100,7 @@ fn run(sh: &Shell, project: &Project, json: bool, changed_since: Option<&str>) -
     }
     tiers.push(format(project)?);
     tiers.push(deadnix(project, sh, &files));
+    tiers.push(purity(project, &files)?);
     let only = selected.as_ref().map(|(_, s)| s);
     let (eval_tier, evaluated, tests) = module_eval(project, &catalog, only);
     tiers.push(eval_tier);
@@ -256,6 +257,33 @@ fn format(project: &Project) -> Result<Tier> {
     ))
 }
 
+/// Every branch file (under crates/) depends only on the repository and the
+/// pinned inputs (see `purity`).
+fn purity(project: &Project, files: &[camino::Utf8PathBuf]) -> Result<Tier> {
+    let mut details = Vec::new();
+    let mut checked = 0;
+    for file in files {
+        let Ok(relative) = file.strip_prefix(&project.root) else {
+            continue;
+        };
+        if !relative.starts_with("crates") {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Failure::new(format!(
+                "cannot read {relative}: {e}. Fix: make it a readable UTF-8 file"
+            ))
+        })?;
+        checked += 1;
+        details.extend(crate::purity::findings(relative, &text));
+    }
+    Ok(Tier::from_problems(
+        "purity",
+        format!("{checked} branch files"),
+        details,
+    ))
+}
+
 fn deadnix(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier {
     if !nix::available(sh, "deadnix") {
         return Tier::skipped(
@@ -294,14 +322,12 @@ fn module_eval(
     let wanted = |name: &str| only.is_none_or(|s| s.features.contains(name));
     let evaluator = Evaluator::new(project.root.clone());
     if let Err(reason) = evaluator.preflight() {
-        // A Nix that is there but does not answer is a failure, never a skip.
-        let tier = match reason {
-            dominix_eval::Unavailable::Broken(error) => Tier::from_problems(
-                "module-eval",
-                String::new(),
-                vec![format!("Nix is installed but does not answer: {error}")],
-            ),
-            reason => Tier::skipped("module-eval", reason.skip_line()),
+        // A broken lock, or a Nix that is there but does not answer, is a
+        // failure, never a skip.
+        let tier = if reason.is_failure() {
+            Tier::from_problems("module-eval", String::new(), vec![reason.to_string()])
+        } else {
+            Tier::skipped("module-eval", reason.skip_line())
         };
         return (tier, 0, None);
     }

@@ -54,7 +54,11 @@ fn verify(sh: &Shell, project: &Project, nixpkgs: Option<Utf8PathBuf>) -> Result
     eprintln!(
         "evaluating the real NixOS option declarations and definitions (system, vm, test) of {nixpkgs} …"
     );
-    let mut real = evaluator.eval_json_file(&verify, &[("nixpkgs", nixpkgs.as_str())])?;
+    let mut real = evaluator.eval_json_file(
+        &verify,
+        &[("nixpkgs", nixpkgs.as_str())],
+        &[nixpkgs.as_path()],
+    )?;
     // verify.nix also describes the contract with nixpkgs' own lib, so type
     // descriptions on both sides come from one lib version; the pinned
     // nixpkgs-lib is only the fallback.

@@ -246,7 +246,9 @@ fn other_members_get_stub_targets_and_cargo_loads_the_workspace() {
     assert!(
         source.post_patch.contains("crates/hardening/src/lib.rs")
             && source.post_patch.contains("tooling/dominix/src/lib.rs")
-            && source.post_patch.contains("tooling/dominix-eval/src/lib.rs")
+            && source
+                .post_patch
+                .contains("tooling/dominix-eval/src/lib.rs")
             && !source.post_patch.contains("xtask/"),
         "{}",
         source.post_patch

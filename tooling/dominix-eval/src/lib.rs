@@ -181,15 +181,23 @@ pub enum Unavailable {
         rev: String,
         url: String,
     },
+    /// flake.lock is missing, corrupt or lacks an input. Not a reason to
+    /// skip: callers report it as a failure.
     #[error("{0}")]
     Lock(String),
     /// Nix is installed but does not answer properly. Not a reason to skip:
     /// callers report it as a failure.
-    #[error("{0}")]
+    #[error("Nix is installed but does not answer: {0}")]
     Broken(String),
 }
 
 impl Unavailable {
+    /// Whether this is a failure (something here is broken) rather than a
+    /// tier that cannot run on this machine.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Unavailable::Lock(_) | Unavailable::Broken(_))
+    }
+
     /// The `SKIP` line the tiers print: `SKIP module-eval: <reason> — <fix>`.
     pub fn skip_line(&self) -> String {
         format!("SKIP module-eval: {self}")
@@ -256,9 +264,6 @@ pub struct Evaluator {
     timeout: Option<Duration>,
 }
 
-/// How long one evaluation may take unless the caller says otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
-
 /// The flake inputs module evaluation needs (nixpkgs itself is never forced).
 pub const EVAL_INPUTS: &[&str] = &["nixpkgs-lib", "flake-parts"];
 
@@ -266,29 +271,31 @@ impl Evaluator {
     pub fn new(root: impl Into<Utf8PathBuf>) -> Self {
         Evaluator {
             root: root.into(),
-            timeout: Some(DEFAULT_TIMEOUT),
+            // The bound every Nix call of this process gets: 300 s, or
+            // what the xtask's command (or its `--timeout`) set.
+            timeout: Some(dominix_nix::default_timeout()),
         }
-    }
-
-    /// Every Nix call of this evaluator is stopped after `timeout`.
-    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.timeout = timeout;
-        self
     }
 
     pub fn root(&self) -> &Utf8Path {
         &self.root
     }
 
-    /// Checks that Nix is installed and the pinned inputs are in the store.
+    /// Checks that flake.lock is sound, Nix is installed and the pinned
+    /// inputs are in the store. The lock comes first: a broken lock is a
+    /// failure whether or not Nix is there.
     pub fn preflight(&self) -> Result<(), Unavailable> {
+        let lock = Lock::read(&self.root.join("flake.lock"))
+            .map_err(|e| Unavailable::Lock(e.to_string()))?;
+        for name in EVAL_INPUTS {
+            lock.input(name)
+                .map_err(|e| Unavailable::Lock(e.to_string()))?;
+        }
         match dominix_nix::available() {
             Ok(_) => {}
             Err(NixError::NotFound { .. }) => return Err(Unavailable::NoNix),
             Err(error) => return Err(Unavailable::Broken(error.to_string())),
         }
-        let lock = Lock::read(&self.root.join("flake.lock"))
-            .map_err(|e| Unavailable::Lock(e.to_string()))?;
         for name in EVAL_INPUTS {
             let input = lock
                 .input(name)
@@ -366,8 +373,7 @@ impl Evaluator {
         what: &str,
         request: Value,
     ) -> Result<T, EvalError> {
-        let entry = self.root.join("nix-modules/eval");
-        let stdout = nix::eval_request(&entry, &request, false, self.timeout)
+        let stdout = nix::eval_request(&self.root, &request, false, self.timeout)
             .map_err(|e| nix::failure(what, &Case::default(), e, &self.root, || None))?;
         serde_json::from_str(&stdout).map_err(|e| EvalError::Output {
             case: what.into(),
@@ -375,13 +381,19 @@ impl Evaluator {
         })
     }
 
-    /// Evaluates `file` called with `--arg`-style string arguments; its JSON.
+    /// Evaluates `file` called with `--arg`-style string arguments; its
+    /// JSON. Restricted like every evaluation: only the repository, the
+    /// pinned inputs and `allowed` (say, a nixpkgs tree) can be read.
     pub fn eval_json_file(
         &self,
         file: &Utf8Path,
         args: &[(&str, &str)],
+        allowed: &[&Utf8Path],
     ) -> Result<Value, EvalError> {
-        let stdout = nix::eval_file(file, args, false, self.timeout)
+        let allowed: Vec<&Utf8Path> = std::iter::once(self.root.as_path())
+            .chain(allowed.iter().copied())
+            .collect();
+        let stdout = nix::eval_file(file, args, &allowed, false, self.timeout)
             .map_err(|e| nix::failure(file.as_str(), &Case::default(), e, &self.root, || None))?;
         serde_json::from_str(&stdout).map_err(|e| EvalError::Output {
             case: file.to_string(),
@@ -397,7 +409,7 @@ impl Evaluator {
     ) -> Result<BTreeMap<String, Value>, NixError> {
         let request = serde_json::json!({ "mode": mode, "cases": cases });
         let entry = self.root.join("nix-modules/eval");
-        let stdout = nix::eval_request(&entry, &request, show_trace, self.timeout)?;
+        let stdout = nix::eval_request(&self.root, &request, show_trace, self.timeout)?;
         serde_json::from_str(&stdout).map_err(|e| NixError::Failed {
             command: format!("nix-instantiate --eval {entry}"),
             status: "an answer that is not JSON".to_owned(),

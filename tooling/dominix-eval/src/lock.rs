@@ -9,14 +9,14 @@ use serde_json::Value;
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "{path}: cannot read the lock file: {source}. Fix: run from the domi-nix checkout, which has flake.lock"
+        "{path}: cannot read the lock file: {source}. Fix: restore it with `git checkout -- flake.lock` (or pin the inputs again with `nix flake lock` where the network is reachable)"
     )]
     Read {
         path: Utf8PathBuf,
         source: std::io::Error,
     },
     #[error(
-        "{path}: not a flake lock file ({message}). Fix: restore it with `git checkout flake.lock`"
+        "{path}: not a flake lock file ({message}). Fix: restore it with `git checkout -- flake.lock` (or pin the inputs again with `nix flake lock` where the network is reachable)"
     )]
     Parse { path: Utf8PathBuf, message: String },
     #[error("{path}: no input `{name}` (inputs: {known}). Fix: use one of those names")]

@@ -9,23 +9,53 @@ use dominix_nix::{NixCommand, NixError};
 
 use crate::{Case, EvalError, NixFailure};
 
-/// `nix-instantiate --eval --strict --json FILE --argstr NAME VALUE…`.
+/// `nix-instantiate --eval --strict --json FILE --argstr NAME VALUE…`, in
+/// restricted mode.
 ///
 /// `nix-instantiate` because Nix 2.8's `nix eval --file` does not call the
 /// file's function with `--argstr`. Nothing is fetched: [`crate::Evaluator::preflight`]
 /// has checked that the pinned inputs are in the store.
+///
+/// Restricted (`restrict-eval`): only `allowed` (the repository, the request
+/// file, a nixpkgs to compare with) and the store paths of the pinned inputs
+/// can be read; any other path — `/etc/shadow`, `~/.ssh`, `${/big/dir}`,
+/// `<nixpkgs>` — fails naming it, `builtins.getEnv` answers "", and the
+/// user's NIX_PATH is not consulted. The verdict depends on the repository
+/// and the pinned inputs only, as a flake build's does. Each allowed path is
+/// given as written and canonicalised, since Nix checks both.
 pub(crate) fn eval_file(
     file: &Utf8Path,
     args: &[(&str, &str)],
+    allowed: &[&Utf8Path],
     show_trace: bool,
     timeout: Option<Duration>,
 ) -> Result<String, NixError> {
     let argv = args
         .iter()
         .flat_map(|(name, value)| ["--argstr", name, value]);
+    let mut allow: Vec<String> = Vec::new();
+    for (i, path) in allowed.iter().enumerate() {
+        allow.push("-I".into());
+        allow.push(format!("dominix-allowed-{i}={path}"));
+        if let Ok(canonical) = path.canonicalize_utf8()
+            && canonical != *path
+        {
+            allow.push("-I".into());
+            allow.push(format!("dominix-allowed-{i}-canonical={canonical}"));
+        }
+    }
     let trace = show_trace.then_some("--show-trace");
     NixCommand::instantiate()
         .args(["--eval", "--strict", "--json"])
+        .args([
+            "--option",
+            "restrict-eval",
+            "true",
+            "--option",
+            "nix-path",
+            "",
+        ])
+        .args(allow)
         .args(trace)
         .arg(file)
         .args(argv)
@@ -34,23 +64,37 @@ pub(crate) fn eval_file(
         .map(|out| out.stdout)
 }
 
-/// `nix-modules/eval` given `request`. The request travels in a temporary
-/// file (`--argstr requestFile`): a large catalog's request is over the
-/// 128 KiB a single command-line argument may have on Linux.
+/// `nix-modules/eval` of the checkout at `root`, given `request`. The request
+/// travels in a temporary file (`--argstr requestFile`): a large catalog's
+/// request is over the 128 KiB a single command-line argument may have on
+/// Linux.
 pub(crate) fn eval_request(
-    entry: &Utf8Path,
+    root: &Utf8Path,
     request: &serde_json::Value,
     show_trace: bool,
     timeout: Option<Duration>,
 ) -> Result<String, NixError> {
+    let entry = root.join("nix-modules/eval");
     let spawn = |e: std::io::Error| NixError::Spawn {
         command: format!("nix-instantiate --eval {entry}"),
         error: format!("cannot write the request to a temporary file: {e}"),
     };
     let file = tempfile::NamedTempFile::new().map_err(spawn)?;
     std::fs::write(file.path(), request.to_string()).map_err(spawn)?;
-    let path = file.path().to_string_lossy().into_owned();
-    eval_file(entry, &[("requestFile", &path)], show_trace, timeout)
+    let path = Utf8Path::from_path(file.path()).ok_or_else(|| NixError::Spawn {
+        command: format!("nix-instantiate --eval {entry}"),
+        error: format!(
+            "the temporary file {} has a path that is not UTF-8; set TMPDIR to a UTF-8 path",
+            file.path().display()
+        ),
+    })?;
+    eval_file(
+        &entry,
+        &[("requestFile", path.as_str())],
+        &[root, path],
+        show_trace,
+        timeout,
+    )
 }
 
 /// Whether the source with this NAR hash is a valid path of the configured
@@ -123,6 +167,8 @@ enum Kind {
     Conflict,
     InfiniteRecursion,
     Syntax,
+    /// A read outside the repository and the pinned inputs.
+    Restricted,
     Other,
 }
 
@@ -149,7 +195,7 @@ impl Finding {
             .join("\n");
         if relevant.len() > MAX_LINES {
             message.push_str(&format!(
-                "\n… ({} more lines; rerun with `--show-trace` for all)",
+                "\n… ({} more lines not shown)",
                 relevant.len() - MAX_LINES
             ));
         }
@@ -165,6 +211,10 @@ impl Finding {
             Kind::InfiniteRecursion
         } else if message.contains("syntax error") {
             Kind::Syntax
+        } else if message.contains("is forbidden in restricted mode")
+            || message.contains("was not found in the Nix search path")
+        {
+            Kind::Restricted
         } else {
             Kind::Other
         };
@@ -241,8 +291,19 @@ impl Finding {
             Kind::Syntax => format!(
                 "fix the syntax error in {file} (`nix-instantiate --parse {file}` shows it alone)."
             ),
+            Kind::Restricted => {
+                let path = between(&self.message, "path '", "'")
+                    .or_else(|| between(&self.message, "file '", "'"))
+                    .unwrap_or("a path outside the repository");
+                format!(
+                    "{file} reads {path}, outside the repository and the pinned flake inputs. The offline \
+                     verdict may depend on those only, and a flake build (pure) cannot read it either: put \
+                     what it needs in the branch's crate and refer to it with a relative path (`./file`), \
+                     or make it an option."
+                )
+            }
             Kind::Other => format!(
-                "see Nix's message above; rerun with `--show-trace` for the full trace ({file})."
+                "correct the expression Nix's message points at, in {file} or what it uses."
             ),
         }
     }

@@ -45,8 +45,11 @@ pub fn eval_required() -> bool {
 pub fn evaluator_or_skip(test: &str) -> Option<Evaluator> {
     match availability() {
         Ok(()) => Some(evaluator()),
-        // A Nix that is there but does not answer is a failure, not a skip.
-        Err(Unavailable::Broken(error)) => panic!("module evaluation cannot run [{test}]: {error}"),
+        // A broken lock, or a Nix that is there but does not answer, is a
+        // failure, not a skip.
+        Err(reason) if reason.is_failure() => {
+            panic!("module evaluation cannot run [{test}]: {reason}")
+        }
         Err(reason) => {
             dominix_eval::skip::skip_test(&format!("{} [{test}]", reason.skip_line()));
             None

@@ -1,0 +1,126 @@
+//! The `purity` tier: what in a branch's Nix makes it depend on the machine
+//! that evaluates it rather than on the repository and the pinned inputs.
+//!
+//! Module evaluation runs in restricted mode, so a read outside the
+//! repository fails there too — but only where it is evaluated. This tier
+//! reads every token of every branch file, so it also catches what sits in a
+//! `mkIf false`, and names the file and line either way. A flake build
+//! evaluates purely: there `getEnv` answers "", `currentTime` and
+//! `currentSystem` do not exist and `<…>` cannot be looked up.
+
+use camino::Utf8Path;
+use rnix::SyntaxKind;
+
+/// `builtins.<name>` calls that depend on the evaluating machine, and why.
+const IMPURE_BUILTINS: &[(&str, &str)] = &[
+    (
+        "getEnv",
+        "reads the environment (a flake build answers \"\")",
+    ),
+    (
+        "currentTime",
+        "depends on the clock (absent in a flake build)",
+    ),
+    (
+        "currentSystem",
+        "depends on the evaluating machine (absent in a flake build); use `pkgs.stdenv.hostPlatform.system`",
+    ),
+    (
+        "nixPath",
+        "depends on the user's NIX_PATH (empty in a flake build)",
+    ),
+    (
+        "findFile",
+        "looks up the user's NIX_PATH (empty in a flake build)",
+    ),
+    (
+        "storePath",
+        "depends on the local store (refused in a flake build)",
+    ),
+    ("fetchurl", "fetches at evaluation time"),
+    ("fetchTarball", "fetches at evaluation time"),
+    ("fetchGit", "fetches at evaluation time"),
+    ("fetchTree", "fetches at evaluation time"),
+    ("fetchMercurial", "fetches at evaluation time"),
+];
+
+/// Every impure use in `text` (the file `file`), one line each with its fix.
+pub fn findings(file: &Utf8Path, text: &str) -> Vec<String> {
+    let tokens: Vec<(SyntaxKind, String)> = rnix::tokenizer::Tokenizer::new(text)
+        .map(|(kind, text)| (kind, text.to_string()))
+        .collect();
+    let mut out = Vec::new();
+    let mut line = 1;
+    // The last three significant tokens: for `builtins . name`.
+    let mut previous: Vec<&str> = Vec::new();
+    for (kind, token) in &tokens {
+        let significant = !matches!(
+            kind,
+            SyntaxKind::TOKEN_WHITESPACE | SyntaxKind::TOKEN_COMMENT
+        );
+        match kind {
+            SyntaxKind::TOKEN_IDENT => {
+                let after_builtins = previous.len() >= 2
+                    && previous[previous.len() - 1] == "."
+                    && previous[previous.len() - 2] == "builtins";
+                let bare_fetcher = matches!(token.as_str(), "fetchTarball" | "fetchGit")
+                    && previous.last() != Some(&".");
+                if let Some((name, why)) = IMPURE_BUILTINS
+                    .iter()
+                    .find(|(name, _)| *name == token.as_str())
+                    .filter(|_| after_builtins || bare_fetcher)
+                {
+                    out.push(format!(
+                        "{file}:{line}: `builtins.{name}` {why}. Fix: make the value an option of the branch, or put the file in its crate"
+                    ));
+                }
+            }
+            SyntaxKind::TOKEN_PATH if token.starts_with('<') => out.push(format!(
+                "{file}:{line}: `{token}` is looked up in the user's NIX_PATH, outside the repository (a flake build has none). Fix: take it from the module's arguments (`pkgs`, `lib`) or from a flake input"
+            )),
+            SyntaxKind::TOKEN_PATH if token.starts_with('/') || token.starts_with('~') => {
+                out.push(format!(
+                    "{file}:{line}: `{token}` is a path outside the repository: what the branch evaluates to would depend on this machine. Fix: put the file in the branch's crate and use a relative path (`./file`)"
+                ))
+            }
+            _ => {}
+        }
+        line += token.matches('\n').count();
+        if significant {
+            previous.push(token);
+            if previous.len() > 3 {
+                previous.remove(0);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::findings;
+
+    fn lines(text: &str) -> Vec<String> {
+        findings("crates/x/nixos.nix".into(), text)
+    }
+
+    #[test]
+    fn impure_uses_are_named_with_file_and_line() {
+        let found = lines(
+            "{ lib, ... }: {\n  a = builtins.getEnv \"HOME\";\n  b = builtins.readFile /etc/shadow;\n  c = import <nixpkgs> {};\n  d = fetchTarball \"https://x\";\n  e = builtins . currentSystem;\n}\n",
+        );
+        assert_eq!(found.len(), 5, "{found:#?}");
+        assert!(found[0].starts_with("crates/x/nixos.nix:2: `builtins.getEnv`"));
+        assert!(found[1].starts_with("crates/x/nixos.nix:3: `/etc/shadow`"));
+        assert!(found[2].starts_with("crates/x/nixos.nix:4: `<nixpkgs>`"));
+        assert!(found[3].starts_with("crates/x/nixos.nix:5: `builtins.fetchTarball`"));
+        assert!(found[4].starts_with("crates/x/nixos.nix:6: `builtins.currentSystem`"));
+        assert!(found.iter().all(|f| f.contains("Fix: ")));
+    }
+
+    #[test]
+    fn pure_code_and_lookalikes_pass() {
+        let clean = "{ lib, pkgs, fetchurl, ... }: let\n  # builtins.getEnv in a comment\n  s = \"builtins.currentTime and /etc\";\n  x = lib.getEnv;\n  p = ./local/file;\n  f = fetchurl;\n  t = pkgs.fetchTarball;\nin { a = builtins.readFile ./x; b = 1 / 2; }\n";
+        assert_eq!(lines(clean), Vec::<String>::new());
+    }
+}
