@@ -77,70 +77,77 @@ pub fn write(
     write_trunk(out, &trunk_flake(&res, &opts))
 }
 
-/// Writes a trunk into `out` atomically. A new directory is assembled next to
-/// `out` and renamed into place; an existing one is only touched if it carries
-/// the compose marker.
+/// Writes a trunk into `out`: a whole new directory is assembled next to it
+/// and renamed into place (swapped atomically with an existing trunk), so
+/// that at any moment — interrupted, killed, or racing another compose —
+/// `out` is the old trunk, the new one, or absent, never half of either.
+/// An existing `out` is only replaced if it carries the compose marker.
 ///
-/// Rewriting a trunk deletes its `flake.lock`: a lock left by an earlier
+/// Runs into the same parent directory serialise on a lock of that
+/// directory. SIGINT, SIGTERM and SIGHUP before the swap remove the staging
+/// directory and fail (exit 1); a staging directory left by a killed run
+/// (SIGKILL) is removed by the next run under the lock.
+///
+/// A trunk is written without a `flake.lock`: a lock left by an earlier
 /// `nix build` pins the domi-nix of that day (and, even under
 /// `--override-input domi-nix …`, still supplies that old domi-nix's own
 /// inputs), so a recomposed trunk starts unlocked and builds today's tree
 /// (see `dominix::render::current_input_args`).
 pub fn write_trunk(out: &Utf8Path, flake: &str) -> Result<Utf8PathBuf> {
-    let flake_path = out.join("flake.nix");
-    if out.exists() {
-        if !out.join(MARKER).exists() {
-            return Err(Failure::new(format!(
-                "{out} already exists and was not written by `cargo xtask compose`; refusing to overwrite it. \
-                 Fix: choose another --out, or remove {out} yourself"
-            )));
-        }
-        remove_lock(out)?;
-        fsx::write_atomic(&flake_path, flake)?;
-        return Ok(flake_path);
-    }
+    let interrupted = fsx::Interrupts::watch()?;
     let parent = out
         .parent()
         .filter(|p| !p.as_str().is_empty())
         .unwrap_or(Utf8Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| {
         Failure::new(format!(
-            "cannot create {parent}: {e}. Fix: check the --out path"
+            "cannot create {parent}, the parent of --out {out}: {e}. Fix: choose an --out whose parent you can create"
         ))
     })?;
-    let staging = tempfile::Builder::new()
-        .prefix(".domi-nix-compose-")
-        .tempdir_in(parent)
-        .map_err(|e| {
-            Failure::new(format!(
-                "cannot write in {parent}: {e}. Fix: check that it is writable"
-            ))
-        })?;
-    let staged = Utf8Path::from_path(staging.path())
-        .ok_or_else(|| Failure::new(format!("{parent}: temporary directory path is not UTF-8")))?;
-    fsx::write_atomic(&staged.join("flake.nix"), flake)?;
-    fsx::write_atomic(
-        &staged.join(MARKER),
+    let _lock = fsx::DirLock::acquire(parent, &interrupted)?;
+    fsx::sweep_staging(parent, STAGING_PREFIX);
+    let existing = check_out(out)?;
+    let staging = fsx::Staging::create(parent, STAGING_PREFIX)?;
+    staging.write("flake.nix", flake)?;
+    staging.write(
+        MARKER,
         "written by `cargo xtask compose`; safe to overwrite with it\n",
     )?;
-    let staged = staging.keep();
-    std::fs::rename(&staged, out).map_err(|e| {
-        let _ = std::fs::remove_dir_all(&staged);
-        Failure::new(format!(
-            "cannot move the trunk into {out}: {e}. Fix: check that {parent} is writable"
-        ))
-    })?;
-    Ok(flake_path)
+    interrupted.check("compose", out)?;
+    staging.commit(out, existing)?;
+    Ok(out.join("flake.nix"))
 }
 
-/// Deletes `out/flake.lock` if there is one.
-fn remove_lock(out: &Utf8Path) -> Result<()> {
-    let lock = out.join("flake.lock");
-    match std::fs::remove_file(&lock) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Failure::new(format!(
-            "cannot delete the stale {lock}: {e}. Fix: delete it yourself (it pins an old domi-nix), then run the command again"
-        ))),
+/// Staging directories: `<parent>/.domi-nix-compose-<pid>-<n>`.
+const STAGING_PREFIX: &str = ".domi-nix-compose-";
+
+/// Whether `out` exists (and may be replaced); an error when it must not be.
+fn check_out(out: &Utf8Path) -> Result<bool> {
+    let meta = match std::fs::symlink_metadata(out) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => {
+            return Err(Failure::new(format!(
+                "cannot inspect --out {out}: {e}. Fix: choose another --out"
+            )));
+        }
+    };
+    if meta.file_type().is_symlink() {
+        return Err(Failure::new(format!(
+            "--out {out} is a symbolic link; compose writes a directory of its own and never follows a link \
+             into another tree. Fix: choose another --out, or remove the link yourself"
+        )));
     }
+    if !meta.is_dir() {
+        return Err(Failure::new(format!(
+            "--out {out} exists and is not a directory; refusing to replace it. Fix: choose another --out"
+        )));
+    }
+    if !out.join(MARKER).is_file() {
+        return Err(Failure::new(format!(
+            "{out} already exists and was not written by `cargo xtask compose`; refusing to overwrite it. \
+             Fix: choose another --out, or remove {out} yourself"
+        )));
+    }
+    Ok(true)
 }

@@ -1,6 +1,6 @@
 //! `cargo xtask contract verify`: the contract against real nixpkgs.
 
-use camino::Utf8PathBuf;
+use camino::{Utf8Path, Utf8PathBuf};
 use dominix_eval::Evaluator;
 use xshell::Shell;
 
@@ -54,10 +54,13 @@ fn verify(sh: &Shell, project: &Project, nixpkgs: Option<Utf8PathBuf>) -> Result
     eprintln!(
         "evaluating the real NixOS option declarations and definitions (system, vm, test) of {nixpkgs} …"
     );
+    // Restricted like every evaluation; nixpkgs and the store it refers to
+    // (a nixpkgs tree may link into it) are readable too.
+    let store_dir = std::env::var("NIX_STORE_DIR").unwrap_or_else(|_| "/nix/store".to_owned());
     let mut real = evaluator.eval_json_file(
         &verify,
         &[("nixpkgs", nixpkgs.as_str())],
-        &[nixpkgs.as_path()],
+        &[nixpkgs.as_path(), Utf8Path::new(&store_dir)],
     )?;
     // verify.nix also describes the contract with nixpkgs' own lib, so type
     // descriptions on both sides come from one lib version; the pinned
