@@ -1350,7 +1350,8 @@ fn static_tier(root: &Utf8Path, sh: &Shell) -> Result<Vec<(&'static str, Duratio
     timed.push(("trunks", start.elapsed()));
 
     let start = Instant::now();
-    problems += fmt::unformatted(root, false)?.len();
+    let formatting = fmt::unformatted(root, false)?;
+    problems += formatting.unformatted.len() + formatting.unparsable.len();
     timed.push(("format", start.elapsed()));
 
     let start = Instant::now();

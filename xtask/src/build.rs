@@ -4,7 +4,7 @@
 use xshell::Shell;
 
 use crate::flags::Select;
-use crate::nix::{self, NixCommand, StorePath, guest_of};
+use crate::nix::{self, StorePath, guest_of};
 use crate::{Failure, Project, Result, compose};
 
 /// What to build of a composed selection.
@@ -43,7 +43,7 @@ fn compose_for(project: &Project, select: &Select, host: Option<&str>) -> Result
     if let (Some(host), None) = (host, selection.system) {
         selection = selection.with_system(guest_of(host)?);
     }
-    let res = catalog.resolve(&selection)?;
+    let res = compose::resolve(&catalog, &selection)?;
     let system = compose::system_for(&res);
     if let Some(host) = host {
         let guest = guest_of(host)?;
@@ -81,26 +81,12 @@ fn compose_for(project: &Project, select: &Select, host: Option<&str>) -> Result
 /// (why both flags: `dominix::render::current_input_args`). Returns the out paths.
 fn build_trunk(sh: &Shell, trunk: &Trunk, attr: &str, dry_run: bool) -> Result<Vec<StorePath>> {
     let installable = format!("{}#{attr}", trunk.flake);
-    let stdout = NixCommand::nix("build")
-        .args(["--json", "--no-link", &installable])
-        .args(dry_run.then_some("--dry-run"))
-        .args(dominix::render::current_input_args(&trunk.domi_nix))
-        .current_dir(sh.current_dir())
-        .stderr_to_terminal()
-        .output()
-        .map(|out| out.stdout)
-        .map_err(|e| {
-            Failure::new(format!(
-                "building {installable} failed ({e}); Nix's error is above.\n\
-             Fix: this tier needs full nixpkgs — run it where GitHub and cache.nixos.org are \
-             reachable, or use the offline tiers (`cargo xtask check`). On macOS, configure a \
-             Linux builder (nix-darwin: `nix.linux-builder.enable = true`)."
-            ))
-        })?;
-    if dry_run {
-        return Ok(Vec::new());
-    }
-    nix::out_paths(&stdout)
+    nix::build(
+        sh,
+        &installable,
+        dominix::render::current_input_args(&trunk.domi_nix),
+        dry_run,
+    )
 }
 
 /// Builds the VM (or toplevel) of `select` for `host`; prints and returns the out paths.

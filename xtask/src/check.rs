@@ -245,11 +245,14 @@ fn trunks(project: &Project, catalog: &Catalog) -> Result<Tier> {
 }
 
 fn format(project: &Project) -> Result<Tier> {
-    let findings = fmt::unformatted(&project.root, false)?;
-    let details = findings
-        .into_iter()
-        .map(|f| format!("{f}: not formatted — run `cargo xtask fmt`"))
-        .collect();
+    let found = fmt::unformatted(&project.root, false)?;
+    let mut details = found.unparsable_lines();
+    details.extend(
+        found
+            .unformatted
+            .iter()
+            .map(|f| format!("{f}: not formatted. Fix: run `cargo xtask fmt`")),
+    );
     Ok(Tier::from_problems(
         "format",
         "alejandra".to_owned(),

@@ -56,6 +56,22 @@ impl crate::flags::Compose {
     }
 }
 
+/// Resolves a selection given on the command line. A selection that cannot
+/// be composed (unknown name, conflict, unsupported system) is a usage error
+/// (exit 2) in every command; a catalog that is wrong in itself (unknown
+/// requirement, `requires` cycle) is a failure (exit 1).
+pub fn resolve(catalog: &dominix::Catalog, selection: &dominix::Selection) -> Result<Resolution> {
+    catalog.resolve(selection).map_err(|e| {
+        use dominix::ResolveError::{Cycle, UnknownRequirement};
+        let in_catalog = matches!(e, UnknownRequirement { .. } | Cycle { .. });
+        if in_catalog {
+            Failure::new(e.to_string())
+        } else {
+            Failure::usage(e.to_string())
+        }
+    })
+}
+
 /// Resolves the selection and writes `out/flake.nix`; returns its path.
 pub fn write(
     project: &Project,
@@ -64,7 +80,7 @@ pub fn write(
     flake_ref: Option<String>,
 ) -> Result<Utf8PathBuf> {
     let catalog = project.valid_catalog()?;
-    let res = catalog.resolve(&select.selection())?;
+    let res = resolve(&catalog, &select.selection())?;
     if !res.left_out.is_empty() {
         let names: Vec<String> = res.left_out.iter().map(ToString::to_string).collect();
         eprintln!("note: profile `full` leaves out {}", names.join(", "));

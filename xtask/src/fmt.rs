@@ -35,25 +35,52 @@ pub fn nix_files(root: &Utf8Path) -> Result<Vec<Utf8PathBuf>> {
     Ok(files)
 }
 
-/// Files whose formatting differs from alejandra's, or alejandra's errors.
-pub fn unformatted(root: &Utf8Path, write: bool) -> Result<Vec<String>> {
-    let mut findings = Vec::new();
+/// What alejandra made of the repository's Nix files.
+#[derive(Debug, Default)]
+pub struct Formatting {
+    /// Files whose formatting differs from alejandra's (rewritten if asked).
+    pub unformatted: Vec<String>,
+    /// Files alejandra cannot parse, with its error: formatting cannot fix them.
+    pub unparsable: Vec<String>,
+}
+
+impl Formatting {
+    /// One line per unparsable file, with the fix.
+    pub fn unparsable_lines(&self) -> Vec<String> {
+        self.unparsable
+            .iter()
+            .map(|e| format!("{e}. Fix: correct the syntax first (the nix-parse tier of `cargo xtask check` shows Nix's own error); formatting cannot fix it"))
+            .collect()
+    }
+}
+
+/// Runs alejandra over every Nix file; rewrites the unformatted ones when
+/// `write`.
+pub fn unformatted(root: &Utf8Path, write: bool) -> Result<Formatting> {
+    let mut found = Formatting::default();
     for file in nix_files(root)? {
-        let before = std::fs::read_to_string(&file)
-            .map_err(|e| Failure::new(format!("cannot read {file}: {e}")))?;
+        let before = std::fs::read_to_string(&file).map_err(|e| {
+            Failure::new(format!(
+                "cannot read {file}: {e}. Fix: make it a readable UTF-8 file"
+            ))
+        })?;
         let relative = file.strip_prefix(root).unwrap_or(&file).to_string();
         match alejandra::format::in_memory(relative.clone(), before.clone()) {
-            (alejandra::format::Status::Error(e), _) => findings.push(format!("{relative}: {e}")),
+            (alejandra::format::Status::Error(e), _) => {
+                found
+                    .unparsable
+                    .push(format!("{relative}: does not parse ({e})"));
+            }
             (_, after) if after != before => {
                 if write {
                     fsx::write_atomic(&file, &after)?;
                 }
-                findings.push(relative);
+                found.unformatted.push(relative);
             }
             _ => {}
         }
     }
-    Ok(findings)
+    Ok(found)
 }
 
 impl crate::flags::Fmt {
@@ -63,15 +90,22 @@ impl crate::flags::Fmt {
 }
 
 fn run(project: &Project, check: bool) -> Result<()> {
-    let findings = unformatted(&project.root, !check)?;
-    if check && !findings.is_empty() {
-        return Err(Failure::new(format!(
-            "not formatted with alejandra:\n  {}\nFix: run `cargo xtask fmt`",
-            findings.join("\n  ")
-        )));
+    let found = unformatted(&project.root, !check)?;
+    if !check {
+        for f in &found.unformatted {
+            println!("formatted {f}");
+        }
     }
-    for f in &findings {
-        println!("formatted {f}");
+    let mut problems = found.unparsable_lines();
+    if check && !found.unformatted.is_empty() {
+        problems.push(format!(
+            "not formatted with alejandra: {}. Fix: run `cargo xtask fmt`",
+            found.unformatted.join(", ")
+        ));
     }
-    Ok(())
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(problems.join("\n")))
+    }
 }

@@ -57,7 +57,7 @@ fn matrix(sh: &Shell, project: &Project, flags: &crate::flags::Matrix) -> Result
                 ("skipped", skip.to_string())
             } else {
                 eprintln!("matrix: building {attr}");
-                match nix::build(sh, &format!("{flake}#{attr}"), false) {
+                match nix::build(sh, &format!("{flake}#{attr}"), nix::NO_ARGS, false) {
                     Ok(_) => ("passed", String::new()),
                     Err(e) => ("failed", e.message),
                 }

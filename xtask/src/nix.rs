@@ -16,16 +16,25 @@ pub fn out_paths(json: &str) -> Result<Vec<StorePath>> {
     Ok(dominix_nix::out_paths(json)?)
 }
 
-/// `nix build --json --no-link INSTALLABLE [--dry-run]`; the out paths.
-/// Nix's own progress and errors go straight to the terminal.
-pub fn build(sh: &Shell, installable: &str, dry_run: bool) -> Result<Vec<StorePath>> {
+/// No extra arguments for [`build`].
+pub const NO_ARGS: [&str; 0] = [];
+
+/// `nix build --json --no-link INSTALLABLE [--dry-run] EXTRA…`; the out
+/// paths. Nix's own progress and errors go straight to the terminal.
+pub fn build<S: AsRef<std::ffi::OsStr>>(
+    sh: &Shell,
+    installable: &str,
+    extra: impl IntoIterator<Item = S>,
+    dry_run: bool,
+) -> Result<Vec<StorePath>> {
     let stdout = NixCommand::nix("build")
         .args(["--json", "--no-link", installable])
         .args(dry_run.then_some("--dry-run"))
+        .args(extra)
         .current_dir(sh.current_dir())
         .stderr_to_terminal()
         .output()
-        .map_err(|e| Failure::new(build_failure(installable, &e.to_string())))?
+        .map_err(|e| Failure::new(build_failure(installable, &e)))?
         .stdout;
     if dry_run {
         return Ok(Vec::new());
@@ -33,16 +42,20 @@ pub fn build(sh: &Shell, installable: &str, dry_run: bool) -> Result<Vec<StorePa
     out_paths(&stdout)
 }
 
-/// What to say when `nix build` fails: Nix's own error is already on the
-/// terminal; name what was built and the usual fixes.
-fn build_failure(installable: &str, error: &str) -> String {
-    format!(
-        "building {installable} failed ({error}); Nix's error is above.\n\
-         Fix: if Nix could not download (no network), this tier needs full nixpkgs — run it where \
-         GitHub and cache.nixos.org are reachable, or use the offline tiers (`cargo xtask check`). \
-         If a Linux system cannot be built on this host (macOS), configure a Linux builder \
-         (nix-darwin: `nix.linux-builder.enable = true`)."
-    )
+/// What to say when `nix build` fails. Only when Nix ran and failed is its
+/// own error on the terminal already; then name what was built and the
+/// usual fixes. Otherwise (not installed, timed out) the error says it all.
+fn build_failure(installable: &str, error: &dominix_nix::NixError) -> String {
+    match error {
+        dominix_nix::NixError::Failed { status, .. } => format!(
+            "building {installable} failed ({status}); Nix's error is printed above. \
+             Fix: if Nix could not download (no network), this tier needs full nixpkgs — run it where \
+             GitHub and cache.nixos.org are reachable, or use the offline tiers (`cargo xtask check`). \
+             If a Linux system cannot be built on this host (macOS), configure a Linux builder \
+             (nix-darwin: `nix.linux-builder.enable = true`)."
+        ),
+        other => format!("building {installable}: {other}"),
+    }
 }
 
 /// Parses files with the real Nix parser: all in one process, and only when

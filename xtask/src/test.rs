@@ -77,7 +77,7 @@ fn test(
         }
         let installable = format!("{flake}#checks.{system}.{feature}");
         eprintln!("test {feature} ({system})");
-        if let Err(e) = nix::build(sh, &installable, false) {
+        if let Err(e) = nix::build(sh, &installable, nix::NO_ARGS, false) {
             failed.push(format!("{feature}: {}", e.message));
         }
     }

@@ -374,7 +374,7 @@ fn compose_unknown_feature_lists_known_names() {
         .args(["compose", "--features", "nope", "--out", "x"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let err = stderr(&output);
     assert!(
         err.contains("Known features") || err.contains("did you mean"),
@@ -395,7 +395,7 @@ fn compose_misspelt_feature_suggests_the_name() {
         .args(["compose", "--features", "hardenin", "--out", "x"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let err = stderr(&output);
     assert!(err.contains("did you mean `hardening`"), "{err}");
 }
