@@ -93,7 +93,7 @@ fn run(sh: &Shell, project: &Project, json: bool, changed_since: Option<&str>) -
         }
         Err(error) => {
             for tier in ["nix-parse", "trunks"] {
-                let detail = format!("Nix is installed but does not answer: {error}");
+                let detail = error.to_string();
                 tiers.push(Tier::from_problems(tier, String::new(), vec![detail]));
             }
         }

@@ -1,6 +1,6 @@
 //! `cargo xtask list`.
 
-use crate::{Project, Result};
+use crate::{Failure, Project, Result};
 
 impl crate::flags::List {
     pub fn run(self, _sh: &xshell::Shell, project: &Project) -> Result<()> {
@@ -37,8 +37,18 @@ fn run(project: &Project, json: bool) -> Result<()> {
             );
         }
     }
-    for problem in catalog.problems() {
-        eprintln!("warning: {problem}");
+    // The table shows what could be read; the problems fail the command,
+    // as they fail every other command.
+    let problems = catalog.problems();
+    for problem in problems {
+        eprintln!("{problem}");
     }
-    Ok(())
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(format!(
+            "the feature catalog has {} problem(s), listed above with their fixes",
+            problems.len()
+        )))
+    }
 }

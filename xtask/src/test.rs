@@ -20,15 +20,23 @@ fn features_for(catalog: &Catalog, requested: &[String], system: System) -> Resu
         .iter()
         .map(|name| match catalog.get(name) {
             Some(f) if f.supports(system) => Ok(name.clone()),
-            Some(_) => Err(Failure::usage(format!(
-                "feature `{name}` does not support {system}; see `cargo xtask list`"
+            Some(f) => Err(Failure::usage(format!(
+                "feature `{name}` does not support {system}. Fix: test it on a system it supports ({})",
+                f.meta
+                    .systems
+                    .iter()
+                    .map(|s| format!("`--system {s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ))),
-            None => Err(Failure::usage(match catalog.suggest(name) {
-                Some(s) => {
-                    format!("unknown feature `{name}` — did you mean `{s}`? Run `cargo xtask list`")
+            None => Err(Failure::usage(
+                dominix::ResolveError::UnknownFeature {
+                    name: name.clone(),
+                    suggestion: catalog.suggest(name),
+                    known: catalog.names().map(str::to_owned).collect(),
                 }
-                None => format!("unknown feature `{name}`. Run `cargo xtask list`"),
-            })),
+                .to_string(),
+            )),
         })
         .collect()
 }

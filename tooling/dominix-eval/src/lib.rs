@@ -187,7 +187,7 @@ pub enum Unavailable {
     Lock(String),
     /// Nix is installed but does not answer properly. Not a reason to skip:
     /// callers report it as a failure.
-    #[error("Nix is installed but does not answer: {0}")]
+    #[error("{0}")]
     Broken(String),
 }
 
@@ -214,7 +214,10 @@ pub enum EvalError {
     /// Nix failed; boxed because it carries the whole finding.
     #[error("{0}")]
     Nix(Box<NixFailure>),
-    #[error("{case}: unexpected answer from nix-modules/eval: {message}")]
+    #[error(
+        "{case}: unexpected answer from nix-modules/eval: {message}. Fix: check that the `nix-instantiate` on \
+         PATH is Nix's own (`nix-instantiate --version`); if it is, report this with the case named"
+    )]
     Output { case: String, message: String },
     #[error("{}", nix::render_assertions(.case, .features, .messages))]
     Assertions {

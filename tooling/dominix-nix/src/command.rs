@@ -70,6 +70,11 @@ pub enum NixError {
     TimedOut { command: String, after: Duration },
     #[error("`{command}` answered something that is not UTF-8")]
     NotUtf8 { command: String },
+    #[error(
+        "Nix is installed but does not answer: {detail}. Fix: repair the Nix installation (`nix --version` \
+         must print its version), or take the broken `nix` off PATH"
+    )]
+    Broken { detail: String },
 }
 
 fn stderr_part(stderr: &str) -> String {
@@ -311,18 +316,22 @@ fn describe(status: ExitStatus) -> String {
 
 /// The one check that Nix is installed and answers: its version.
 pub fn available() -> Result<String, NixError> {
-    let out = NixCommand::nix("--version")
-        .timeout(Some(Duration::from_secs(30)))
-        .output()?;
+    let broken = |detail: String| NixError::Broken { detail };
+    let out = match NixCommand::nix("--version")
+        .timeout(Some(default_timeout().min(Duration::from_secs(30))))
+        .output()
+    {
+        Ok(out) => out,
+        Err(e @ NixError::NotFound { .. }) => return Err(e),
+        Err(e) => return Err(broken(e.to_string())),
+    };
     let version = out.stdout.trim().to_owned();
     if version.starts_with("nix (Nix) ") {
         Ok(version)
     } else {
-        Err(NixError::Failed {
-            command: "nix --version".to_owned(),
-            status: "an answer that is not a Nix version".to_owned(),
-            stderr: version,
-        })
+        Err(broken(format!(
+            "`nix --version` answered {version:?}, not a Nix version"
+        )))
     }
 }
 

@@ -262,8 +262,9 @@ pub enum ResolveError {
     },
     /// A name that is not in the catalog.
     #[error(
-        "unknown feature `{name}`{} Run `cargo xtask list` to see all features.",
-        suggest_or_list(suggestion, known)
+        "unknown feature `{name}`{} Fix: {}",
+        suggest_or_list(suggestion, known),
+        unknown_fix(suggestion, known)
     )]
     UnknownFeature {
         /// The name given.
@@ -339,6 +340,14 @@ fn suggest_or_list(suggestion: &Option<String>, known: &[String]) -> String {
             ". There are no features yet (add a crate under crates/).".to_owned()
         }
         None => format!(". Known features: {}.", known.join(", ")),
+    }
+}
+
+fn unknown_fix(suggestion: &Option<String>, known: &[String]) -> &'static str {
+    match suggestion {
+        Some(_) => "correct the name (`cargo xtask list` shows every feature).",
+        None if known.is_empty() => "add a branch crate under crates/ first.",
+        None => "use one of them (`cargo xtask list` shows every feature).",
     }
 }
 

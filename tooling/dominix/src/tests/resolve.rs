@@ -90,19 +90,19 @@ fn name_errors() {
         ),
         (
             &["nope"],
-            "error: unknown feature `nope`. Known features: armonly, base, hardening, needs-x86, net, old, ssh, telnet, ui, web, x86only. Run `cargo xtask list` to see all features.",
+            "error: unknown feature `nope`. Known features: armonly, base, hardening, needs-x86, net, old, ssh, telnet, ui, web, x86only. Fix: use one of them (`cargo xtask list` shows every feature).",
         ),
         (
             &["ui", "hardenin"],
-            "error: unknown feature `hardenin` — did you mean `hardening`? Run `cargo xtask list` to see all features.",
+            "error: unknown feature `hardenin` — did you mean `hardening`? Fix: correct the name (`cargo xtask list` shows every feature).",
         ),
         (
             &["sshh"],
-            "error: unknown feature `sshh` — did you mean `ssh`? Run `cargo xtask list` to see all features.",
+            "error: unknown feature `sshh` — did you mean `ssh`? Fix: correct the name (`cargo xtask list` shows every feature).",
         ),
         (
             &["UI"],
-            "error: unknown feature `UI` — did you mean `ui`? Run `cargo xtask list` to see all features.",
+            "error: unknown feature `UI` — did you mean `ui`? Fix: correct the name (`cargo xtask list` shows every feature).",
         ),
         (
             &["ui", ""],
