@@ -264,3 +264,41 @@ fn xtask_files_import_each_other_without_loops() {
         "xtask files in an import loop: {loops:?}\n{edges:#?}"
     );
 }
+
+#[test]
+fn no_unwrap_or_expect_outside_tests() {
+    // ARCHITECTURE.md, "Invariants": no `unwrap()`/`expect()` on a path user
+    // input reaches. Enforced bluntly: none in non-test code at all, except
+    // in what only tests call: dominix-testing (a test library, whose panics
+    // are test failures) and dominix-eval's `skip::skip_test`.
+    // Test code is `src/tests/`, `tests/`, and what follows `#[cfg(test)]`.
+    let root = root();
+    let mut offenders = Vec::new();
+    for file in rust_sources(&root) {
+        let relative = file.strip_prefix(&root).unwrap();
+        let in_tests = relative.components().any(|c| c.as_os_str() == "tests");
+        if in_tests
+            || relative.starts_with("tooling/dominix-testing")
+            || relative == Path::new("tooling/dominix-eval/src/skip.rs")
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("#[cfg(test)]") {
+                break;
+            }
+            let code = line.split("//").next().unwrap_or_default();
+            for needle in [".unwrap()", ".expect(", "panic!(", "unreachable!("] {
+                if code.contains(needle) {
+                    offenders.push(format!("{}:{}: {}", relative.display(), i + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "unwrap/expect/panic outside tests (return an error naming the file and the fix instead):\n{}",
+        offenders.join("\n")
+    );
+}
