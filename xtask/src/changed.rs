@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use camino::Utf8Path;
 use dominix::Catalog;
-use xshell::{Shell, cmd};
 
 use crate::{Failure, Result};
 
@@ -138,21 +137,19 @@ pub fn select<'a>(changed: impl IntoIterator<Item = &'a str>, catalog: &Catalog)
 /// The paths changed in the work tree at `root` since `rev` (committed,
 /// staged or not), plus untracked files, relative to `root`.
 pub fn changed_paths(root: &Utf8Path, rev: &str) -> Result<Vec<String>> {
-    let sh = Shell::new().map_err(|e| Failure::new(e.to_string()))?;
-    sh.change_dir(root);
-    let git = |args: &[&str]| -> Result<std::process::Output> {
-        cmd!(sh, "git {args...}")
-            .quiet()
-            .ignore_status()
-            .output()
+    let git = |args: &[&str]| -> Result<(std::process::ExitStatus, dominix_nix::Output)> {
+        dominix_nix::NixCommand::tool("git")
+            .args(args)
+            .current_dir(root)
+            .run()
             .map_err(|e| {
                 Failure::new(format!(
-                    "--changed-since needs git, which could not be run ({e}). Fix: install git, or drop --changed-since"
+                    "--changed-since needs git, which did not answer ({e}). Fix: install git, or drop --changed-since"
                 ))
             })
     };
     let inside = git(&["rev-parse", "--is-inside-work-tree"])?;
-    if !inside.status.success() {
+    if !inside.0.success() {
         return Err(Failure::new(format!(
             "{root} is not a git work tree, so there is nothing to compare with `--changed-since {rev}`. \
              Fix: run in a git checkout (or set DOMINIX_ROOT to one), or drop --changed-since"
@@ -160,7 +157,7 @@ pub fn changed_paths(root: &Utf8Path, rev: &str) -> Result<Vec<String>> {
     }
     let commit = format!("{rev}^{{commit}}");
     let known = git(&["rev-parse", "--verify", "--quiet", &commit])?;
-    if !known.status.success() {
+    if !known.0.success() {
         return Err(Failure::usage(format!(
             "--changed-since {rev}: no such commit in {root}. \
              Fix: pass a commit, branch or tag that exists there (`git log --oneline` lists them)"
@@ -179,16 +176,16 @@ pub fn changed_paths(root: &Utf8Path, rev: &str) -> Result<Vec<String>> {
         ][..],
         &["ls-files", "-z", "--others", "--exclude-standard"][..],
     ] {
-        let out = git(args)?;
-        if !out.status.success() {
+        let (status, out) = git(args)?;
+        if !status.success() {
             return Err(Failure::new(format!(
                 "`git {}` failed in {root}: {}. Fix: make sure {root} is a healthy git checkout",
                 args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
+                out.stderr.trim()
             )));
         }
         paths.extend(
-            String::from_utf8_lossy(&out.stdout)
+            out.stdout
                 .split('\0')
                 .filter(|p| !p.is_empty())
                 .map(str::to_owned),

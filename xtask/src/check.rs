@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use dominix::{Catalog, Profile, RenderOptions, Selection, trunk_flake};
 use dominix_eval::{Applied, Case, Context, Drop, EvalError, Evaluator, NixFailure};
 use serde::Serialize;
-use xshell::{Shell, cmd};
+use xshell::Shell;
 
+use crate::nix::NixCommand;
 use crate::test_scripts::{self, Lint, VmTests};
 use crate::{Failure, Project, Result, changed, compose, fmt, nix};
 
@@ -294,14 +295,15 @@ fn deadnix(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier
             "SKIP deadnix: `deadnix` is not on PATH — `cargo install deadnix`".to_owned(),
         );
     }
-    let output = cmd!(sh, "deadnix --fail {files...}")
-        .quiet()
-        .ignore_status()
-        .output();
+    let output = NixCommand::tool("deadnix")
+        .arg("--fail")
+        .args(files)
+        .current_dir(sh.current_dir())
+        .run();
     let details = match output {
-        Ok(out) if out.status.success() => Vec::new(),
-        Ok(out) => vec![
-            String::from_utf8_lossy(&out.stdout)
+        Ok((status, _)) if status.success() => Vec::new(),
+        Ok((_, out)) => vec![
+            out.stdout
                 .replace(&format!("{}/", project.root), "")
                 .trim()
                 .to_owned()

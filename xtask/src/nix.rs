@@ -3,7 +3,7 @@
 //! `--print-out-paths`), and store paths are validated before they are used.
 
 use camino::Utf8Path;
-use xshell::{Shell, cmd};
+use xshell::Shell;
 
 use dominix::System;
 
@@ -91,12 +91,11 @@ fn parse(files: &[camino::Utf8PathBuf]) -> std::result::Result<(), String> {
 /// Whether `program --version` runs (for tools other than Nix; Nix itself
 /// is asked with `dominix_nix::available`).
 pub fn available(sh: &Shell, program: &str) -> bool {
-    cmd!(sh, "{program} --version")
-        .quiet()
-        .ignore_stderr()
-        .ignore_stdout()
+    NixCommand::tool(program)
+        .arg("--version")
+        .current_dir(sh.current_dir())
         .run()
-        .is_ok()
+        .is_ok_and(|(status, _)| status.success())
 }
 
 /// The host system of this machine, in Nix's spelling.

@@ -3,7 +3,7 @@
 
 use camino::{Utf8Path, Utf8PathBuf};
 use dominix_eval::{Lock, LockedInput};
-use xshell::{Shell, cmd};
+use xshell::Shell;
 
 use crate::nix::NixCommand;
 use crate::{Failure, Project, Result};
@@ -60,14 +60,14 @@ fn run(
     };
     let lock_path = lock.unwrap_or_else(|| project.root.join("flake.lock"));
     let input = Lock::read(&lock_path)?.input(name)?;
-    let path = seed_one(sh, &input, from)?;
+    let path = seed_one(&input, from)?;
     println!("seeded {name} {} from {from}: {path}", input.short_rev());
     Ok(())
 }
 
 /// Copies exactly the locked revision out of `from` into a folder named
 /// `source`, checks its NAR hash, and adds it to the store.
-fn seed_one(sh: &Shell, input: &LockedInput, from: &Utf8Path) -> Result<String> {
+fn seed_one(input: &LockedInput, from: &Utf8Path) -> Result<String> {
     let archive = is_archive(from) && from.is_file();
     if !from.is_dir() && !archive {
         return Err(Failure::usage(format!(
@@ -90,9 +90,9 @@ fn seed_one(sh: &Shell, input: &LockedInput, from: &Utf8Path) -> Result<String> 
         let unpacked = work.join("unpacked");
         std::fs::create_dir(&unpacked)
             .map_err(|e| Failure::new(format!("cannot create {unpacked}: {e}")))?;
-        cmd!(sh, "tar -x -z -f {from} -C {unpacked}")
-            .quiet()
-            .run()
+        NixCommand::tool("tar")
+            .args(["-x", "-z", "-f", from.as_str(), "-C", unpacked.as_str()])
+            .output()
             .map_err(|_| {
                 Failure::new(format!(
                     "cannot unpack {from}: not a gzip-compressed tar archive. Fix: pass a .tar.gz of a source tree of `{}`",
@@ -123,22 +123,20 @@ fn seed_one(sh: &Shell, input: &LockedInput, from: &Utf8Path) -> Result<String> 
                 input.name
             ))
         };
-        cmd!(
-            sh,
-            "git -C {from} archive --format=tar --output={tar} {rev}"
-        )
-        .quiet()
-        .ignore_stderr()
-        .run()
-        .map_err(|_| missing())?;
-        cmd!(sh, "tar -x -f {tar} -C {source}")
-            .quiet()
-            .run()
+        NixCommand::tool("git")
+            .args(["-C", from.as_str(), "archive", "--format=tar"])
+            .arg(format!("--output={tar}"))
+            .arg(rev)
+            .output()
+            .map_err(|_| missing())?;
+        NixCommand::tool("tar")
+            .args(["-x", "-f", tar.as_str(), "-C", source.as_str()])
+            .output()
             .map_err(|e| Failure::new(format!("cannot unpack {tar}: {e}")))?;
     } else {
-        cmd!(sh, "cp -R {from}/. {source}")
-            .quiet()
-            .run()
+        NixCommand::tool("cp")
+            .args(["-R", &format!("{from}/."), source.as_str()])
+            .output()
             .map_err(|e| Failure::new(format!("cannot copy {from}: {e}")))?;
     }
 

@@ -3,13 +3,14 @@
 //! pyflakes, with the driver's names and the nodes' Python names as builtins
 //! — so a misspelled node fails here, not on a CI runner an hour later.
 
-use xshell::{Shell, cmd};
+use xshell::Shell;
 
 use std::collections::BTreeMap;
 
 use dominix_eval::VmTest;
 
 use crate::Project;
+use crate::nix::NixCommand;
 
 /// Every branch's VM test, with its nodes' evaluated host names.
 pub type VmTests = BTreeMap<String, (VmTest, Vec<String>)>;
@@ -69,12 +70,12 @@ pub fn lint(sh: &Shell, project: &Project, tests: Option<&VmTests>) -> Lint {
             "SKIP vm-tests: the test scripts' node names come from module evaluation, which did not run — see module-eval above".to_owned(),
         );
     };
-    if cmd!(sh, "python3 -m pyflakes --version")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .is_err()
-    {
+    let pyflakes = || NixCommand::tool("python3").args(["-m", "pyflakes"]);
+    let runs = pyflakes()
+        .arg("--version")
+        .current_dir(sh.current_dir())
+        .run();
+    if !runs.is_ok_and(|(status, _)| status.success()) {
         return Lint::Skipped(
             "SKIP vm-tests: pyflakes is not installed — `pip install pyflakes` (python3 -m pyflakes must run)"
                 .to_owned(),
@@ -102,16 +103,15 @@ pub fn lint(sh: &Shell, project: &Project, tests: Option<&VmTests>) -> Lint {
         };
         let path = script.path();
         let builtins = names.join(",");
-        let out = cmd!(sh, "python3 -m pyflakes {path}")
+        let out = pyflakes()
+            .arg(path)
             .env("PYFLAKES_BUILTINS", &builtins)
-            .quiet()
-            .ignore_status()
-            .output();
+            .current_dir(sh.current_dir())
+            .run();
         match out {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => {
-                let text = String::from_utf8_lossy(&out.stdout).into_owned()
-                    + &String::from_utf8_lossy(&out.stderr);
+            Ok((status, _)) if status.success() => {}
+            Ok((_, out)) => {
+                let text = out.stdout + &out.stderr;
                 let path = path.display().to_string();
                 let findings: Vec<String> = text
                     .lines()

@@ -925,3 +925,38 @@ fn seed_from_a_missing_directory() {
         usage(&["nowhere"]),
     );
 }
+
+#[test]
+fn a_broken_feature_manifest_does_not_stop_cargo_from_building_the_xtask() {
+    // The xtask's own workspace loads without reading any feature manifest,
+    // while the features' workspace refuses (so this test can fail).
+    let t = Tree::new();
+    t.write("crates/ui/Cargo.toml", "[package\nname = \"ui\"\n");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let metadata = |manifest: &str| {
+        Command::new(&cargo)
+            .args([
+                "metadata",
+                "--offline",
+                "--no-deps",
+                "--format-version",
+                "1",
+            ])
+            .arg("--manifest-path")
+            .arg(t.root.join(manifest))
+            .output()
+            .unwrap()
+    };
+    let features = metadata("Cargo.toml");
+    assert!(
+        !features.status.success(),
+        "the broken manifest went unnoticed"
+    );
+    let xtask = metadata("xtask/Cargo.toml");
+    assert!(
+        xtask.status.success(),
+        "{}",
+        String::from_utf8_lossy(&xtask.stderr)
+    );
+    run(&t, &["list"], fails(&["crates/ui/Cargo.toml", "line 1"]));
+}

@@ -36,6 +36,7 @@ pub struct NixCommand {
     stderr_to_terminal: bool,
     interactive: bool,
     dir: Option<std::path::PathBuf>,
+    env: Vec<(OsString, OsString)>,
 }
 
 /// What a finished Nix call printed.
@@ -105,7 +106,26 @@ impl NixCommand {
             stderr_to_terminal: false,
             interactive: false,
             dir: None,
+            env: Vec::new(),
         }
+    }
+
+    /// Another program the tooling runs (deadnix, pyflakes, git, tar), with
+    /// the same bounds as a Nix call: a timeout that stops its whole process
+    /// group and names it. No Nix flags are added.
+    pub fn tool(program: &str) -> NixCommand {
+        NixCommand {
+            program: program.to_owned(),
+            args: Vec::new(),
+            ..NixCommand::new("nix")
+        }
+    }
+
+    /// Sets an environment variable for the call.
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> NixCommand {
+        self.env
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
     }
 
     /// `nix <subcommand> …`, e.g. `NixCommand::nix("build")`.
@@ -210,6 +230,7 @@ impl NixCommand {
     pub fn run(&self) -> Result<(ExitStatus, Output), NixError> {
         let mut command = Command::new(&self.program);
         command.args(&self.args);
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some(dir) = &self.dir {
             command.current_dir(dir);
         }
