@@ -4,114 +4,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
-use common::{features, root, stderr, stdout, utf8, xtask};
-use tempfile::TempDir;
-
-/// 32 characters of Nix's base32 alphabet (no e, o, u, t).
-const HASH: &str = "0123456789abcdfghijklmnpqrsvwxyz";
-/// Separates the arguments of one recorded call (ASCII unit separator).
-const SEP: char = '\u{1f}';
-
-/// A directory with a recording `nix`, a log, and a target dir for trunks.
-struct FakeNix {
-    bin: TempDir,
-    target: TempDir,
-}
-
-impl FakeNix {
-    /// `fail`: a substring; a call with an argument containing it exits 1.
-    fn new(fail: Option<&str>) -> FakeNix {
-        let bin = tempfile::tempdir().unwrap();
-        let target = tempfile::tempdir().unwrap();
-        let log = bin.path().join("nix.log");
-        let script = format!(
-            r#"#!/bin/sh
-# Recording nix for the xtask tests: one line per call, arguments separated by US.
-for a in "$@"; do printf '%s\037' "$a"; done >> '{log}'
-printf '\n' >> '{log}'
-fail='{fail}'
-build=0; json=0; dry=0
-for a in "$@"; do
-  case "$a" in
-    build) build=1 ;;
-    --json) json=1 ;;
-    --dry-run) dry=1 ;;
-  esac
-  if [ -n "$fail" ]; then
-    case "$a" in *"$fail"*) echo "error: fake nix fails $a" >&2; exit 1 ;; esac
-  fi
-done
-if [ $build = 1 ] && [ $json = 1 ] && [ $dry = 0 ]; then
-  printf '[{{"drvPath":"/nix/store/{HASH}-x.drv","outputs":{{"out":"{out}"}}}}]\n'
-fi
-exit 0
-"#,
-            log = utf8(&log),
-            fail = fail.unwrap_or(""),
-            out = Self::out_path(),
-        );
-        // Written under another name and installed by a child process, so no
-        // writable descriptor of the executable leaks into a concurrently
-        // forked process (which would make exec fail with ETXTBSY).
-        let draft = bin.path().join("nix.draft");
-        std::fs::write(&draft, script).unwrap();
-        let status = std::process::Command::new("install")
-            .args(["-m", "755"])
-            .arg(&draft)
-            .arg(bin.path().join("nix"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "cannot install the fake nix");
-        FakeNix { bin, target }
-    }
-
-    /// The `out` path the fake `nix build --json` reports (not in the store).
-    fn out_path() -> String {
-        format!("/nix/store/{HASH}-domi-nix-fake-vm")
-    }
-
-    /// `xtask` with the fake first on PATH and trunks composed into the target dir.
-    fn xtask(&self) -> Command {
-        let mut cmd = xtask();
-        let path = std::env::var("PATH").unwrap_or_default();
-        cmd.env("PATH", format!("{}:{path}", utf8(self.bin.path())))
-            .env("CARGO_TARGET_DIR", self.target.path())
-            // VM tests run here whatever /dev/kvm says: the recorded argv,
-            // not the KVM probe, is under test (tests/matrix.rs tests that).
-            .env("DOMINIX_KVM", "1");
-        cmd
-    }
-
-    /// The argv of every recorded call, in order.
-    fn calls(&self) -> Vec<Vec<String>> {
-        let Ok(log) = std::fs::read_to_string(self.bin.path().join("nix.log")) else {
-            return Vec::new();
-        };
-        log.lines()
-            .map(|line| {
-                line.strip_suffix(SEP)
-                    .unwrap_or(line)
-                    .split(SEP)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .collect()
-    }
-
-    /// The one recorded call.
-    fn only_call(&self) -> Vec<String> {
-        let calls = self.calls();
-        assert_eq!(calls.len(), 1, "expected exactly one nix call: {calls:?}");
-        calls.into_iter().next().unwrap()
-    }
-
-    fn trunk(&self, name: &str) -> PathBuf {
-        self.target.path().join("dominix/trunks").join(name)
-    }
-}
+use common::fake_nix::FakeNix;
+use common::{features, root, stderr, stdout, utf8};
 
 fn build_argv(installable: &str, dry_run: bool) -> Vec<String> {
     let mut argv: Vec<String> = [
@@ -203,9 +99,9 @@ fn trunk_system(trunk: &Path) -> String {
 
 #[test]
 fn build_composes_the_trunk_and_prints_the_out_path() {
-    let fake = FakeNix::new(None);
+    let fake = FakeNix::new(None, None);
     let output = fake
-        .xtask()
+        .xtask("1")
         .args([
             "build",
             "--features",
@@ -233,9 +129,9 @@ fn build_composes_the_trunk_and_prints_the_out_path() {
 
 #[test]
 fn build_toplevel_uses_the_nixos_configuration() {
-    let fake = FakeNix::new(None);
+    let fake = FakeNix::new(None, None);
     let output = fake
-        .xtask()
+        .xtask("1")
         .args([
             "build",
             "--features",
@@ -257,9 +153,9 @@ fn build_toplevel_uses_the_nixos_configuration() {
 
 #[test]
 fn build_minimal_dry_run_for_a_darwin_host_uses_an_aarch64_linux_guest() {
-    let fake = FakeNix::new(None);
+    let fake = FakeNix::new(None, None);
     let output = fake
-        .xtask()
+        .xtask("1")
         .args([
             "build",
             "--profile",
@@ -282,9 +178,9 @@ fn build_minimal_dry_run_for_a_darwin_host_uses_an_aarch64_linux_guest() {
 
 #[test]
 fn build_rejects_a_guest_the_host_cannot_run() {
-    let fake = FakeNix::new(None);
+    let fake = FakeNix::new(None, None);
     let output = fake
-        .xtask()
+        .xtask("1")
         .args([
             "build",
             "--host",
@@ -311,9 +207,9 @@ fn build_rejects_a_guest_the_host_cannot_run() {
 
 #[test]
 fn vm_builds_then_names_the_bin_dir_it_cannot_read() {
-    let fake = FakeNix::new(None);
+    let fake = FakeNix::new(None, None);
     let output = fake
-        .xtask()
+        .xtask("1")
         .args(["vm", "--features", "ui,hardening", "--host", "x86_64-linux"])
         .output()
         .unwrap();
@@ -333,9 +229,9 @@ fn vm_builds_then_names_the_bin_dir_it_cannot_read() {
 #[test]
 fn build_and_vm_build_today_s_domi_nix_and_write_no_lock() {
     for command in ["build", "vm"] {
-        let fake = FakeNix::new(None);
+        let fake = FakeNix::new(None, None);
         let output = fake
-            .xtask()
+            .xtask("1")
             .args([command, "--features", "ui", "--host", "x86_64-linux"])
             .output()
             .unwrap();
@@ -365,9 +261,9 @@ fn build_and_vm_build_today_s_domi_nix_and_write_no_lock() {
 
 #[test]
 fn a_stale_lock_in_a_previously_composed_trunk_is_not_used() {
-    let fake = FakeNix::new(None);
+    let fake = FakeNix::new(None, None);
     let build = || {
-        fake.xtask()
+        fake.xtask("1")
             .args(["build", "--features", "hardening", "--host", "x86_64-linux"])
             .output()
             .unwrap()
@@ -401,9 +297,9 @@ fn the_checkout_is_referred_to_as_a_possibly_shallow_clone() {
         );
         return;
     }
-    let fake = FakeNix::new(None);
+    let fake = FakeNix::new(None, None);
     let output = fake
-        .xtask()
+        .xtask("1")
         .args(["build", "--features", "ui", "--host", "x86_64-linux"])
         .output()
         .unwrap();
@@ -414,9 +310,9 @@ fn the_checkout_is_referred_to_as_a_possibly_shallow_clone() {
         "{url}"
     );
 
-    let fake = FakeNix::new(None);
+    let fake = FakeNix::new(None, None);
     let output = fake
-        .xtask()
+        .xtask("1")
         .args(["test", "hardening", "--system", "x86_64-linux"])
         .output()
         .unwrap();
@@ -431,9 +327,9 @@ fn the_checkout_is_referred_to_as_a_possibly_shallow_clone() {
 
 #[test]
 fn test_builds_the_checks_of_the_repository() {
-    let fake = FakeNix::new(None);
+    let fake = FakeNix::new(None, None);
     let output = fake
-        .xtask()
+        .xtask("1")
         .args(["test", "ui", "--system", "x86_64-linux"])
         .output()
         .unwrap();
@@ -449,9 +345,9 @@ fn test_builds_the_checks_of_the_repository() {
 
 #[test]
 fn test_unknown_feature_is_a_usage_error() {
-    let fake = FakeNix::new(None);
+    let fake = FakeNix::new(None, None);
     let output = fake
-        .xtask()
+        .xtask("1")
         .args(["test", "hardenin", "--system", "x86_64-linux"])
         .output()
         .unwrap();
@@ -466,12 +362,12 @@ fn test_unknown_feature_is_a_usage_error() {
 
 #[test]
 fn matrix_dry_run_lists_every_cell_without_nix() {
-    let fake = FakeNix::new(None);
+    let fake = FakeNix::new(None, None);
     let reports = tempfile::tempdir().unwrap();
     let json = reports.path().join("matrix.json");
     let junit = reports.path().join("junit.xml");
     let output = fake
-        .xtask()
+        .xtask("1")
         .args([
             "matrix",
             "--dry-run",
@@ -529,11 +425,11 @@ fn matrix_dry_run_lists_every_cell_without_nix() {
 
 #[test]
 fn matrix_reports_a_failed_cell_and_exits_1() {
-    let fake = FakeNix::new(Some("#checks.x86_64-linux.hardening"));
+    let fake = FakeNix::new(None, Some("#checks.x86_64-linux.hardening"));
     let reports = tempfile::tempdir().unwrap();
     let json = reports.path().join("matrix.json");
     let output = fake
-        .xtask()
+        .xtask("1")
         .args(["matrix", "--system", "x86_64-linux", "--json", utf8(&json)])
         .output()
         .unwrap();

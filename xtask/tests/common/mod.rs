@@ -1,6 +1,8 @@
 //! Helpers shared by the xtask integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod fake_nix;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
