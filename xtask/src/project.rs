@@ -75,12 +75,14 @@ impl Project {
         }
     }
 
-    /// Directory for generated artefacts.
+    /// Directory for generated artefacts (composed trunks): this checkout's
+    /// `target/dominix`, or `DOMINIX_TARGET_DIR` (tests). Never Cargo's
+    /// `CARGO_TARGET_DIR`: a build cache shared by several checkouts must
+    /// not make one checkout's trunks overwrite another's.
     pub fn target_dir(&self) -> Utf8PathBuf {
-        std::env::var("CARGO_TARGET_DIR")
+        std::env::var("DOMINIX_TARGET_DIR")
             .map(Utf8PathBuf::from)
-            .unwrap_or_else(|_| self.root.join("target"))
-            .join("dominix")
+            .unwrap_or_else(|_| self.root.join("target/dominix"))
     }
 }
 

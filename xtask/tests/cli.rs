@@ -308,7 +308,7 @@ fn build_works_in_a_shallow_clone_and_never_builds_a_stale_domi_nix() {
     let build = || {
         let mut cmd = xtask();
         cmd.env("DOMINIX_ROOT", &clone)
-            .env("CARGO_TARGET_DIR", &target)
+            .env("DOMINIX_TARGET_DIR", target.join("dominix"))
             // Tests run in parallel and the per-user eval cache is one SQLite
             // file; a dry run would ask binary caches about the fake `vm`.
             .env("NIX_CONFIG", "eval-cache = false\nsubstituters =")

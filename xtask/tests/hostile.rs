@@ -960,3 +960,32 @@ fn a_broken_feature_manifest_does_not_stop_cargo_from_building_the_xtask() {
     );
     run(&t, &["list"], fails(&["crates/ui/Cargo.toml", "line 1"]));
 }
+
+#[test]
+fn a_shared_build_cache_never_receives_another_checkouts_trunks() {
+    let t = Tree::new();
+    fake_nix(&t, "echo '[]'; exit 0");
+    let shared = t.scratch.join("shared-target");
+    std::fs::create_dir(&shared).unwrap();
+    run_with(
+        &t,
+        &[
+            "build",
+            "--features",
+            "ui",
+            "--host",
+            "x86_64-linux",
+            "--dry-run",
+        ],
+        ok(&[], &[]),
+        |cmd| {
+            cmd.env("CARGO_TARGET_DIR", &shared);
+        },
+    );
+    assert_eq!(
+        std::fs::read_dir(&shared).unwrap().count(),
+        0,
+        "a trunk was written into CARGO_TARGET_DIR"
+    );
+    assert!(t.root.join("target/dominix/trunks").is_dir());
+}

@@ -83,7 +83,7 @@ exit 0
         let mut cmd = xtask();
         let path = std::env::var("PATH").unwrap_or_default();
         cmd.env("PATH", format!("{}:{path}", utf8(self.bin.path())))
-            .env("CARGO_TARGET_DIR", self.target.path())
+            .env("DOMINIX_TARGET_DIR", self.target.path().join("dominix"))
             .env("DOMINIX_KVM", kvm)
             .env_remove("GITHUB_STEP_SUMMARY");
         cmd
