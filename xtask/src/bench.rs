@@ -1350,7 +1350,7 @@ fn static_tier(root: &Utf8Path, sh: &Shell) -> Result<Vec<(&'static str, Duratio
     timed.push(("trunks", start.elapsed()));
 
     let start = Instant::now();
-    let formatting = fmt::unformatted(root, false)?;
+    let formatting = fmt::unformatted(root, &fmt::nix_files(root)?, false)?;
     problems += formatting.unformatted.len() + formatting.unparsable.len();
     timed.push(("format", start.elapsed()));
 

@@ -29,6 +29,8 @@ pub struct Selected {
     pub everything: Option<String>,
     /// How many branches the catalog has.
     pub total: usize,
+    /// Every changed path, relative to the workspace root.
+    pub paths: BTreeSet<String>,
 }
 
 impl Selected {
@@ -199,7 +201,9 @@ pub fn changed_paths(root: &Utf8Path, rev: &str) -> Result<Vec<String>> {
 /// [`select`] on what git says changed in `root` since `rev`.
 pub fn since(root: &Utf8Path, rev: &str, catalog: &Catalog) -> Result<Selected> {
     let paths = changed_paths(root, rev)?;
-    Ok(select(paths.iter().map(String::as_str), catalog))
+    let mut selected = select(paths.iter().map(String::as_str), catalog);
+    selected.paths = paths.into_iter().collect();
+    Ok(selected)
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use camino::{Utf8Path, Utf8PathBuf};
+
 use dominix::{Catalog, Profile, RenderOptions, Selection, trunk_flake};
 use dominix_eval::{Applied, Case, Context, Drop, EvalError, Evaluator, NixFailure};
 use serde::Serialize;
@@ -77,13 +79,33 @@ fn run(sh: &Shell, project: &Project, json: bool, changed_since: Option<&str>) -
         Some(rev) => Some((rev, changed::since(&project.root, rev, &catalog)?)),
         None => None,
     };
-    let files = fmt::nix_files(&project.root)?;
+    let mut files = fmt::nix_files(&project.root)?;
+    // The static tiers too cover only what the change can affect: the
+    // selected branches' files and the changed files.
+    if let Some((_, s)) = &selected
+        && s.everything.is_none()
+    {
+        let dirs: Vec<&Utf8Path> = s
+            .features
+            .iter()
+            .filter_map(|name| catalog.get(name))
+            .map(|f| f.dir.as_path())
+            .collect();
+        files.retain(|file| {
+            let relative = file.strip_prefix(&project.root).unwrap_or(file);
+            dirs.iter().any(|d| relative.starts_with(d)) || s.paths.contains(relative.as_str())
+        });
+    }
 
     let mut tiers = vec![metadata(&catalog), resolution(&catalog)];
     match dominix_nix::available() {
         Ok(_) => {
             tiers.push(parse(project, &files));
-            tiers.push(trunks(project, &catalog)?);
+            tiers.push(trunks(
+                project,
+                &catalog,
+                selected.as_ref().map(|(_, s)| s),
+            )?);
         }
         // Absent: these tiers cannot run here (a skip). Present but broken:
         // they ran and failed.
@@ -99,7 +121,7 @@ fn run(sh: &Shell, project: &Project, json: bool, changed_since: Option<&str>) -
             }
         }
     }
-    tiers.push(format(project)?);
+    tiers.push(format(project, &files)?);
     tiers.push(deadnix(project, sh, &files));
     tiers.push(purity(project, &files)?);
     let only = selected.as_ref().map(|(_, s)| s);
@@ -197,8 +219,9 @@ fn parse(project: &Project, files: &[camino::Utf8PathBuf]) -> Tier {
     Tier::from_problems("nix-parse", format!("{} files", files.len()), details)
 }
 
-/// Every composed trunk (minimal, full, each feature alone) parses.
-fn trunks(project: &Project, catalog: &Catalog) -> Result<Tier> {
+/// Every composed trunk (minimal, full, each feature alone — with
+/// `--changed-since`, each selected feature alone) parses.
+fn trunks(project: &Project, catalog: &Catalog, only: Option<&changed::Selected>) -> Result<Tier> {
     let dir = tempfile::tempdir()
         .map_err(|e| Failure::new(format!("cannot create a temporary directory: {e}")))?;
     let mut selections: Vec<(String, Selection)> = Profile::ALL
@@ -208,6 +231,7 @@ fn trunks(project: &Project, catalog: &Catalog) -> Result<Tier> {
     selections.extend(
         catalog
             .features()
+            .filter(|f| only.is_none_or(|s| s.everything.is_some() || s.features.contains(&f.name)))
             .map(|f| (f.name.clone(), Selection::features([f.name.as_str()]))),
     );
     let flake_ref = project.flake_ref();
@@ -245,8 +269,8 @@ fn trunks(project: &Project, catalog: &Catalog) -> Result<Tier> {
     ))
 }
 
-fn format(project: &Project) -> Result<Tier> {
-    let found = fmt::unformatted(&project.root, false)?;
+fn format(project: &Project, files: &[Utf8PathBuf]) -> Result<Tier> {
+    let found = fmt::unformatted(&project.root, files, false)?;
     let mut details = found.unparsable_lines();
     details.extend(
         found

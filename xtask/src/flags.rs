@@ -148,7 +148,9 @@ pub struct Check {
     /// Evaluate only the branches a change since this git revision can affect: those whose
     /// crate changed, and every branch requiring one of them (transitively). A change in
     /// nix-modules/, flake.lock or flake.nix selects every branch. Untracked files count
-    /// as changed. The static tiers still cover every file.
+    /// as changed. The static tiers cover the selected branches' files and the changed
+    /// files (every file when everything is selected); metadata and resolution always
+    /// cover the whole catalog.
     #[arg(long, value_name = "REV")]
     pub changed_since: Option<String>,
 }

@@ -54,17 +54,17 @@ impl Formatting {
     }
 }
 
-/// Runs alejandra over every Nix file; rewrites the unformatted ones when
-/// `write`.
-pub fn unformatted(root: &Utf8Path, write: bool) -> Result<Formatting> {
+/// Runs alejandra over `files` (of the checkout at `root`); rewrites the
+/// unformatted ones when `write`.
+pub fn unformatted(root: &Utf8Path, files: &[Utf8PathBuf], write: bool) -> Result<Formatting> {
     let mut found = Formatting::default();
-    for file in nix_files(root)? {
+    for file in files {
         let before = std::fs::read_to_string(&file).map_err(|e| {
             Failure::new(format!(
                 "cannot read {file}: {e}. Fix: make it a readable UTF-8 file"
             ))
         })?;
-        let relative = file.strip_prefix(root).unwrap_or(&file).to_string();
+        let relative = file.strip_prefix(root).unwrap_or(file).to_string();
         match alejandra::format::in_memory(relative.clone(), before.clone()) {
             (alejandra::format::Status::Error(e), _) => {
                 found
@@ -73,7 +73,7 @@ pub fn unformatted(root: &Utf8Path, write: bool) -> Result<Formatting> {
             }
             (_, after) if after != before => {
                 if write {
-                    fsx::write_atomic(&file, &after)?;
+                    fsx::write_atomic(file, &after)?;
                 }
                 found.unformatted.push(relative);
             }
@@ -90,7 +90,7 @@ impl crate::flags::Fmt {
 }
 
 fn run(project: &Project, check: bool) -> Result<()> {
-    let found = unformatted(&project.root, !check)?;
+    let found = unformatted(&project.root, &nix_files(&project.root)?, !check)?;
     if !check {
         for f in &found.unformatted {
             println!("formatted {f}");

@@ -221,3 +221,62 @@ fn outside_a_git_work_tree_the_flag_fails_with_a_fix() {
     assert!(err.contains("is not a git work tree"), "{err}");
     assert!(err.contains("Fix:"), "{err}");
 }
+
+#[test]
+fn the_static_tiers_cover_the_selected_branches_and_the_changed_files() {
+    let Some(tmp) = repo() else { return };
+    // A changed branch file that is not formatted, and a changed file of no
+    // branch that does not parse: both are caught.
+    touch(tmp.path(), "crates/ui/nixos.nix");
+    let ui = tmp.path().join("crates/ui/nixos.nix");
+    let text = std::fs::read_to_string(&ui).unwrap();
+    std::fs::write(&ui, text.replacen("{", "{   ", 1)).unwrap();
+    std::fs::write(tmp.path().join("templates/broken.nix"), "{ a = ; }\n").unwrap();
+    let output = xtask()
+        .args(["check", "--json", "--changed-since", "base"])
+        .env("DOMINIX_ROOT", tmp.path())
+        .env_remove("DOMINIX_REQUIRE_EVAL")
+        .output()
+        .unwrap();
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let tier = |name: &str| {
+        report["tiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let format = tier("format");
+    let details = format["details"].to_string();
+    assert!(
+        details.contains("crates/ui/nixos.nix: not formatted"),
+        "{details}"
+    );
+    assert!(
+        details.contains("templates/broken.nix: does not parse"),
+        "{details}"
+    );
+    // Only ui's files and the changed file were read, not hardening's or guard's.
+    let deadnix = tier("deadnix");
+    let files: u64 = deadnix["summary"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches(" files")
+        .parse()
+        .unwrap();
+    let ui_files = std::fs::read_dir(tmp.path().join("crates/ui"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "nix")
+        })
+        .count() as u64;
+    assert_eq!(files, ui_files + 1, "{deadnix}");
+}
