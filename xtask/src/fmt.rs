@@ -59,7 +59,7 @@ impl Formatting {
 pub fn unformatted(root: &Utf8Path, files: &[Utf8PathBuf], write: bool) -> Result<Formatting> {
     let mut found = Formatting::default();
     for file in files {
-        let before = std::fs::read_to_string(&file).map_err(|e| {
+        let before = std::fs::read_to_string(file).map_err(|e| {
             Failure::new(format!(
                 "cannot read {file}: {e}. Fix: make it a readable UTF-8 file"
             ))
