@@ -124,18 +124,58 @@ impl Catalog {
             }
         }
         dirs.sort();
+        // Each manifest is read just before it is parsed, so the first
+        // unreadable or unparsable one (in name order) is the error reported.
+        let manifests = dirs.into_iter().map(|dir_name| {
+            let abs_manifest = root.join("crates").join(&dir_name).join("Cargo.toml");
+            let text = if abs_manifest.is_file() {
+                Some(std::fs::read_to_string(&abs_manifest).map_err(io(&abs_manifest))?)
+            } else {
+                None
+            };
+            Ok((dir_name, text))
+        });
+        Catalog::read_folders(manifests, |fragment| root.join(fragment).is_file())
+    }
 
+    /// A catalog from manifest texts instead of the file system:
+    /// `(dir_name, text)` is the `Cargo.toml` of `crates/<dir_name>/`
+    /// (`dir_name` one path component, as a folder's name would be). Each
+    /// manifest is parsed and validated exactly as [`Catalog::discover`]
+    /// does, in `dir_name` order, except that `feature.nix` is not looked
+    /// for. A manifest that is not valid TOML is [`CatalogError::Toml`].
+    pub fn from_manifests<I, D, T>(manifests: I) -> Result<Catalog, CatalogError>
+    where
+        I: IntoIterator<Item = (D, T)>,
+        D: Into<String>,
+        T: Into<String>,
+    {
+        let mut dirs: Vec<(String, Option<String>)> = manifests
+            .into_iter()
+            .map(|(dir, text)| (dir.into(), Some(text.into())))
+            .collect();
+        dirs.sort_by(|a, b| a.0.cmp(&b.0));
+        Catalog::read_folders(dirs.into_iter().map(Ok), |_| true)
+    }
+
+    /// The code shared by [`Catalog::discover`] and
+    /// [`Catalog::from_manifests`]: `folders` yields each folder under
+    /// `crates/` in name order with its `Cargo.toml` text (`None`: it has
+    /// none); `has_fragment` says whether a feature's `feature.nix` exists.
+    fn read_folders(
+        folders: impl IntoIterator<Item = Result<(String, Option<String>), CatalogError>>,
+        has_fragment: impl Fn(&Utf8Path) -> bool,
+    ) -> Result<Catalog, CatalogError> {
         let mut features = Vec::new();
         let mut problems = Vec::new();
         // Folders whose metadata could not be read still count as known
         // names, so that references to them do not cascade into more problems.
         let mut broken = BTreeSet::new();
-        for dir_name in dirs {
+        for folder in folders {
+            let (dir_name, text) = folder?;
             let dir = Utf8PathBuf::from("crates").join(&dir_name);
             let manifest = dir.join("Cargo.toml");
-            let abs_manifest = root.join(&manifest);
-            let read = if abs_manifest.is_file() {
-                let text = std::fs::read_to_string(&abs_manifest).map_err(io(&abs_manifest))?;
+            let read = if let Some(text) = text {
                 let table: toml::Table =
                     toml::from_str(&text).map_err(|source| CatalogError::Toml {
                         path: manifest.clone(),
@@ -163,7 +203,7 @@ impl Catalog {
                 }
                 Ok(feature) => {
                     let fragment = feature.fragment_path();
-                    if !root.join(&fragment).is_file() {
+                    if !has_fragment(&fragment) {
                         problems.push(Problem {
                             file: fragment.clone(),
                             feature: feature.name.clone(),
@@ -581,4 +621,62 @@ fn cycle_problems(catalog: &Catalog) -> Vec<Problem> {
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This checkout (`tooling/dominix/../..`).
+    fn repo_root() -> Utf8PathBuf {
+        Utf8PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+    }
+
+    #[test]
+    fn from_manifests_reads_like_discover() -> Result<(), Box<dyn std::error::Error>> {
+        let root = repo_root();
+        let discovered = Catalog::discover(&root)?;
+        let mut manifests = Vec::new();
+        for f in discovered.features() {
+            manifests.push((
+                f.dir.file_name().unwrap_or_default().to_owned(),
+                std::fs::read_to_string(root.join(f.manifest_path()))?,
+            ));
+        }
+        // Given in reverse order: the catalog sorts them by folder name.
+        manifests.reverse();
+        let read = Catalog::from_manifests(manifests)?;
+        assert_eq!(
+            read.features().collect::<Vec<_>>(),
+            discovered.features().collect::<Vec<_>>()
+        );
+        assert_eq!(read.problems(), discovered.problems());
+        Ok(())
+    }
+
+    #[test]
+    fn from_manifests_reports_problems_and_syntax_errors() {
+        let no_meta = "[package]\nname = \"other\"\n";
+        let requires = "[package]\nname = \"a\"\n[package.metadata.dominix]\ncategory = \"ui\"\n\
+                        summary = \"s\"\nrequires = [\"other\", \"nope\"]\nsystems = [\"x86_64-linux\"]\n";
+        let catalog = Catalog::from_manifests([("a", requires), ("other", no_meta)]);
+        let problems: Vec<(String, String)> = catalog
+            .iter()
+            .flat_map(Catalog::problems)
+            .map(|p| (p.file.to_string(), p.field.clone()))
+            .collect();
+        // `other` is broken but known, so only `nope` is unknown.
+        assert_eq!(
+            problems,
+            [
+                ("crates/a/Cargo.toml".into(), "requires".into()),
+                ("crates/other/Cargo.toml".into(), "metadata".into()),
+            ]
+        );
+        let err = Catalog::from_manifests([("a", "[package")]).map(drop);
+        assert!(
+            matches!(&err, Err(CatalogError::Toml { path, .. }) if path == "crates/a/Cargo.toml"),
+            "{err:?}"
+        );
+    }
 }
