@@ -377,8 +377,7 @@ struct Generated {
     synthetic: Vec<Synthetic>,
     /// Every feature (shipped and synthetic).
     catalog: Catalog,
-    /// Why there are no conflicts, when they had to be left out.
-    conflicts_note: Option<String>,
+    /// How many `conflicts` pairs the synthetic branches declare.
     conflict_pairs: usize,
 }
 
@@ -453,10 +452,9 @@ fn generate(project: &Project, n: usize) -> Result<Generated> {
         )));
     }
 
-    let mut synthetic = plan(n);
+    let synthetic = plan(n);
+    // `full` leaves out the declaring side of each pair (dominix::LeftOut).
     let conflict_pairs = synthetic.iter().map(|s| s.conflicts.len()).sum::<usize>();
-    // Conflicting branches make the `full` profile unresolvable today; keep
-    // them only if `check`'s full-profile resolution still succeeds.
     let write = |synthetic: &[Synthetic]| -> Result<()> {
         for s in synthetic {
             let crate_dir = root.join("crates").join(&s.name);
@@ -478,21 +476,6 @@ fn generate(project: &Project, n: usize) -> Result<Generated> {
         Ok(())
     };
     write(&synthetic)?;
-    let mut conflicts_note = None;
-    if conflict_pairs > 0
-        && let Err(e) = Catalog::discover(&root)?.resolve(&Selection::profile(Profile::Full))
-    {
-        let first = e.to_string();
-        let first = first.lines().next().unwrap_or_default();
-        conflicts_note = Some(format!(
-            "the {conflict_pairs} planned `conflicts` pairs were left out: with them, `check`'s \
-             resolution of the full profile fails (\"{first}\")"
-        ));
-        for s in &mut synthetic {
-            s.conflicts.clear();
-        }
-        write(&synthetic)?;
-    }
     let catalog = Catalog::discover(&root)?;
     if !catalog.problems().is_empty() {
         let problems: Vec<String> = catalog.problems().iter().map(|p| p.to_string()).collect();
@@ -513,7 +496,6 @@ fn generate(project: &Project, n: usize) -> Result<Generated> {
         root,
         synthetic,
         catalog,
-        conflicts_note,
         conflict_pairs,
     })
 }
@@ -860,9 +842,12 @@ fn recorded_batch(bin: &std::path::Path, root: &Utf8Path, args: &[&str]) -> Resu
             continue;
         }
         let bytes = std::fs::read(entry.path()).unwrap_or_default();
-        let mut args: Vec<String> = String::from_utf8_lossy(&bytes)
+        // Every argument ends in NUL; empty ones (`--option nix-path ''`) count.
+        let text = String::from_utf8_lossy(&bytes);
+        let mut args: Vec<String> = text
+            .strip_suffix('\0')
+            .unwrap_or(&text)
             .split('\0')
-            .filter(|a| !a.is_empty())
             .map(str::to_owned)
             .collect();
         // The same call with the request inline (the recorded file is gone
@@ -913,7 +898,6 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
 struct SizeResult {
     synthetic: usize,
     branches: usize,
-    conflicts_note: Option<String>,
     conflict_pairs: usize,
     rows: BTreeMap<Row, Sample>,
     /// Median of each part of the static tier.
@@ -986,7 +970,6 @@ fn measure_size(g: &Generated, bin: &std::path::Path, options: &Options) -> Resu
     let mut r = SizeResult {
         synthetic: g.synthetic.len(),
         branches: g.catalog.features().len(),
-        conflicts_note: g.conflicts_note.clone(),
         conflict_pairs: g.conflict_pairs,
         ..SizeResult::default()
     };
@@ -1886,12 +1869,10 @@ impl Report {
         // Notes.
         let _ = writeln!(out, "\nNotes:\n");
         for r in &self.results {
-            if let Some(note) = &r.conflicts_note {
-                let _ = writeln!(out, "- {} branches: {note}.", r.synthetic);
-            } else if r.conflict_pairs > 0 {
+            if r.conflict_pairs > 0 {
                 let _ = writeln!(
                     out,
-                    "- {} branches: {} `conflicts` pairs declared.",
+                    "- {} branches: {} `conflicts` pairs declared; profile `full` leaves out their declaring sides.",
                     r.synthetic, r.conflict_pairs
                 );
             }
