@@ -9,6 +9,10 @@ const KEYWORDS: [&str; 10] = [
 
 /// `s` as a double-quoted Nix string literal whose value is exactly `s`:
 /// escapes `\`, `"`, `${` (as `\${`), newline, tab and carriage return.
+///
+/// Except NUL, which no Nix string can hold: Nix silently ends the value at
+/// a NUL in the source (`"a<NUL>b"` is `"a"`, and `m."a<NUL>b"` is `m.a`), so
+/// each NUL is written as U+FFFD REPLACEMENT CHARACTER instead.
 pub fn string_literal(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -21,6 +25,7 @@ pub fn string_literal(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            '\0' => out.push(char::REPLACEMENT_CHARACTER),
             c => out.push(c),
         }
     }
@@ -127,6 +132,16 @@ mod tests {
             );
             assert!(!lit.contains('\n'), "{lit} must stay on one line");
         }
+    }
+
+    /// Found by tests/escape_props.rs: `"a<NUL>b"` read back as `"a"`, and
+    /// `attr_name("a<NUL>b")` selected the attribute `a`.
+    #[test]
+    fn nul_becomes_the_replacement_character() {
+        assert_eq!(string_literal("a\0b"), "\"a\u{FFFD}b\"");
+        assert_eq!(string_literal("\0${"), "\"\u{FFFD}\\${\"");
+        assert_eq!(attr_name("a\0b"), "\"a\u{FFFD}b\"");
+        assert!(!string_literal("\0\0").contains('\0'));
     }
 
     #[test]
