@@ -52,7 +52,7 @@
 
 mod catalog;
 mod meta;
-mod nix;
+pub mod nix;
 pub mod render;
 mod resolve;
 mod suggest;

@@ -6,8 +6,7 @@
 //! Every place the tooling hands a value to Nix, and the property that
 //! covers it:
 //!
-//! - `dominix::nix::string_literal` (the `nix` module is private, so this
-//!   test compiles its source file in with `#[path]`): `trunk_flake`'s
+//! - `dominix::nix::string_literal`: `trunk_flake`'s
 //!   `description`, `inputs.domi-nix.url` and `system` —
 //!   [`string_literals_read_back`], [`trunk_flakes_read_back`].
 //! - `dominix::nix::attr_name`: `trunk_flake`'s `m.<feature>` imports —
@@ -54,9 +53,7 @@
 //! `PROPTEST_CASES=<n>` sets the number of batches per property.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../src/nix.rs"]
-mod nix;
-
+use dominix::nix;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
