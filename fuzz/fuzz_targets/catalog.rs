@@ -23,7 +23,7 @@
 //! each feature once, after its requirements, with no conflicting pair and a
 //! non-empty `systems` they all support; the trunk flake has one line per
 //! feature and its strings and attribute names read back (by Nix's string
-//! rules) as exactly what was rendered.
+//! rules) as exactly what was rendered (NUL as U+FFFD, which Nix can hold).
 #![no_main]
 
 use std::collections::BTreeSet;
@@ -167,6 +167,12 @@ fn nix_string(text: &str) -> Option<(String, &str)> {
     None
 }
 
+/// What a Nix string rendering `s` holds: `s`, each NUL (which no Nix string
+/// can hold) as U+FFFD, as `dominix::nix::string_literal` documents.
+fn nix_holds(s: &str) -> String {
+    s.replace('\0', "\u{FFFD}")
+}
+
 /// Reads `line` as `prefix` + a Nix string + `suffix`.
 fn string_line(line: &str, prefix: &str, suffix: &str) -> String {
     let rest = line.strip_prefix(prefix).unwrap_or_else(|| {
@@ -262,6 +268,9 @@ fn check_flake(res: &Resolution, opts: &RenderOptions, flake: &str) {
         system: res.system,
         left_out: Vec::new(),
     };
+    // Nix ends a `#` comment at `\r` too, and a string (or the file) at
+    // NUL: the renderer writes neither.
+    assert!(!flake.contains(['\r', '\0']), "raw CR or NUL in {flake:?}");
     let base = trunk_flake(&trunk_alone, opts).lines().count();
     assert_eq!(flake.lines().count(), base + res.features.len(), "{flake}");
     let mut names = res.names();
@@ -274,11 +283,14 @@ fn check_flake(res: &Resolution, opts: &RenderOptions, flake: &str) {
     let mut imports = Vec::new();
     for line in flake.lines() {
         if line.starts_with("  description = ") {
-            assert_eq!(string_line(line, "  description = ", ";"), description);
+            assert_eq!(
+                string_line(line, "  description = ", ";"),
+                nix_holds(&description)
+            );
         } else if line.starts_with("  inputs.domi-nix.url = ") {
             assert_eq!(
                 string_line(line, "  inputs.domi-nix.url = ", ";"),
-                opts.flake_ref
+                nix_holds(&opts.flake_ref)
             );
         } else if line.starts_with("      system = ") {
             assert_eq!(
@@ -300,7 +312,7 @@ fn check_flake(res: &Resolution, opts: &RenderOptions, flake: &str) {
         }
     }
     let mut expected = vec!["trunk".to_owned()];
-    expected.extend(res.features.iter().map(|r| r.feature.name.clone()));
+    expected.extend(res.features.iter().map(|r| nix_holds(&r.feature.name)));
     assert_eq!(imports, expected);
 }
 
