@@ -79,30 +79,6 @@ impl Select {
         }
         (select.features_given != select.profile.is_some()).then_some(select)
     }
-
-    /// `Select::selection` of the xtask.
-    fn selection(&self) -> Selection {
-        let selection = match self.profile {
-            Some(profile) => Selection::profile(profile),
-            None => Selection::features(self.features.iter().map(|f| f.trim().to_owned())),
-        };
-        match self.system {
-            Some(system) => selection.with_system(system),
-            None => selection,
-        }
-    }
-
-    /// `Select::describe` of the xtask.
-    fn describe(&self) -> String {
-        let mut out = match self.profile {
-            Some(profile) => format!("--profile {profile}"),
-            None => format!("--features {}", self.features.join(",")),
-        };
-        if let Some(system) = self.system {
-            out.push_str(&format!(" --system {system}"));
-        }
-        out
-    }
 }
 
 /// `(folder name, Cargo.toml text)` pairs.
@@ -346,7 +322,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(select) = Select::parse(&words) else {
         return;
     };
-    let selection = select.selection();
+    let selection = Selection::from_flags(&select.features, select.profile, select.system);
     let res = match catalog.resolve(&selection) {
         Ok(res) => res,
         Err(e) => {
@@ -369,7 +345,7 @@ fuzz_target!(|data: &[u8]| {
             .clone()
             .unwrap_or_else(|| "git+file:///src/domi-nix".to_owned()),
         system,
-        command: format!("cargo xtask compose {}", select.describe()),
+        command: format!("cargo xtask compose {}", selection.to_flags()),
     };
     let flake = trunk_flake(&res, &opts);
     check_flake(&res, &opts, &flake);

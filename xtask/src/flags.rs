@@ -299,26 +299,12 @@ pub struct Select {
 
 impl Select {
     pub fn selection(&self) -> Selection {
-        let selection = match self.profile {
-            Some(profile) => Selection::profile(profile),
-            None => Selection::features(self.features.iter().map(|f| f.trim().to_owned())),
-        };
-        match self.system {
-            Some(system) => selection.with_system(system),
-            None => selection,
-        }
+        Selection::from_flags(&self.features, self.profile, self.system)
     }
 
     /// The command-line words that reproduce this selection.
     pub fn describe(&self) -> String {
-        let mut out = match self.profile {
-            Some(profile) => format!("--profile {profile}"),
-            None => format!("--features {}", self.features.join(",")),
-        };
-        if let Some(system) = self.system {
-            out.push_str(&format!(" --system {system}"));
-        }
-        out
+        self.selection().to_flags()
     }
 }
 

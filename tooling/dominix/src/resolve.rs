@@ -103,6 +103,36 @@ impl Selection {
         self.system = Some(system);
         self
     }
+
+    /// What `--features a,b` (names trimmed) or `--profile p` (which wins
+    /// when given), and `--system s`, ask for.
+    pub fn from_flags(
+        features: &[String],
+        profile: Option<Profile>,
+        system: Option<System>,
+    ) -> Selection {
+        let selection = match profile {
+            Some(profile) => Selection::profile(profile),
+            None => Selection::features(features.iter().map(|f| f.trim().to_owned())),
+        };
+        match system {
+            Some(system) => selection.with_system(system),
+            None => selection,
+        }
+    }
+
+    /// The command-line words that ask for this selection, e.g.
+    /// `--features ui,hardening --system x86_64-linux`.
+    pub fn to_flags(&self) -> String {
+        let mut out = match &self.requested {
+            Requested::Profile(profile) => format!("--profile {profile}"),
+            Requested::Features(names) => format!("--features {}", names.join(",")),
+        };
+        if let Some(system) = self.system {
+            out.push_str(&format!(" --system {system}"));
+        }
+        out
+    }
 }
 
 /// Why a feature is part of a resolution.
