@@ -84,11 +84,19 @@ impl Tree {
     }
 
     /// A fake program on the PATH of the runs, in front of the real ones.
+    /// Installed by a child process, so that no writable descriptor of it
+    /// leaks into a process another test forks meanwhile (ETXTBSY).
     fn fake(&self, program: &str, script: &str) {
-        use std::os::unix::fs::PermissionsExt;
-        let path = self.bin.join(program);
-        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let draft = self.bin.join(format!("{program}.draft"));
+        std::fs::write(&draft, format!("#!/bin/sh\n{script}\n")).unwrap();
+        let status = Command::new("install")
+            .args(["-m", "755"])
+            .arg(&draft)
+            .arg(self.bin.join(program))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot install the fake {program}");
+        std::fs::remove_file(draft).unwrap();
     }
 
     /// Every file under the checkout and the scratch directory, with its bytes.

@@ -359,7 +359,6 @@ pub fn available() -> Result<String, NixError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
     impl NixCommand {
@@ -370,11 +369,20 @@ mod tests {
         }
     }
 
-    /// A `nix` in `dir` that runs `script`.
+    /// A `nix` in `dir` that runs `script`. Installed by a child process:
+    /// a writable descriptor of the executable held by this process could
+    /// leak into a child another test thread forks at that moment, and
+    /// exec would then fail with ETXTBSY ("Text file busy").
     fn fake_nix(dir: &Path, script: &str) {
-        let file = dir.join("nix");
-        std::fs::write(&file, format!("#!/bin/sh\n{script}\n")).expect("write");
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let draft = dir.join("nix.draft");
+        std::fs::write(&draft, format!("#!/bin/sh\n{script}\n")).expect("write");
+        let status = std::process::Command::new("install")
+            .args(["-m", "755"])
+            .arg(&draft)
+            .arg(dir.join("nix"))
+            .status()
+            .expect("install");
+        assert!(status.success(), "cannot install the fake nix");
     }
 
     #[test]
