@@ -337,6 +337,12 @@ fn describe(status: ExitStatus) -> String {
 
 /// The one check that Nix is installed and answers: its version.
 pub fn available() -> Result<String, NixError> {
+    // Asked once per process: `check` and the evaluator both need the answer.
+    static ANSWER: std::sync::OnceLock<Result<String, NixError>> = std::sync::OnceLock::new();
+    ANSWER.get_or_init(ask_version).clone()
+}
+
+fn ask_version() -> Result<String, NixError> {
     let broken = |detail: String| NixError::Broken { detail };
     let out = match NixCommand::nix("--version")
         .timeout(Some(default_timeout().min(Duration::from_secs(30))))
