@@ -5,9 +5,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
+use std::process::Output;
 
-use common::{copy_tracked, have, skip, stderr, stdout, xtask};
+use common::{assert_exit, checkout_copy, git, have_or_skip, stderr, stdout, xtask};
 
 /// A branch that requires hardening, so that hardening has a dependent.
 const GUARD_TOML: &str = r#"[package]
@@ -37,31 +37,11 @@ const GUARD_NIXOS: &str = r#"# Test branch: one file in /etc.
 }
 "#;
 
-fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=test", "-c", "user.email=test@localhost"])
-        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "git {args:?}: {}", stderr(&output));
-}
-
 /// A git repository holding a copy of this checkout plus `guard` (requiring
 /// hardening), committed and tagged `base`; `None` (with a SKIP line) when
 /// there is no git or this is not a git checkout.
 fn repo() -> Option<tempfile::TempDir> {
-    if !have("git") {
-        skip("SKIP changed-since: git is not installed — install git");
-        return None;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    if copy_tracked(tmp.path()).is_none() {
-        skip("SKIP changed-since: not a git checkout — run the tests in a clone");
-        return None;
-    }
+    let tmp = copy_or_skip()?;
     let guard = tmp.path().join("crates/guard");
     std::fs::create_dir_all(&guard).unwrap();
     std::fs::write(guard.join("Cargo.toml"), GUARD_TOML).unwrap();
@@ -77,6 +57,18 @@ fn repo() -> Option<tempfile::TempDir> {
     Some(tmp)
 }
 
+/// A copy of this checkout; `None` (with a SKIP line) when there is no git
+/// or this is not a git checkout.
+fn copy_or_skip() -> Option<tempfile::TempDir> {
+    if !have_or_skip(
+        "git",
+        "SKIP changed-since: git is not installed — install git",
+    ) {
+        return None;
+    }
+    checkout_copy("changed-since")
+}
+
 /// Puts a comment line at the top of `file` (relative to `root`).
 fn touch(root: &Path, file: &str) {
     let path = root.join(file);
@@ -84,56 +76,64 @@ fn touch(root: &Path, file: &str) {
     std::fs::write(path, format!("# changed\n{text}")).unwrap();
 }
 
-/// `check --json --changed-since base` in `root`: the selected branches, and
-/// (where module evaluation ran) how many branches it evaluated and its summary.
-fn check_since(root: &Path) -> (Vec<String>, Option<(u64, String)>) {
-    let output = xtask()
-        .args(["check", "--json", "--changed-since", "base"])
+/// `check ARGS --changed-since base` on the checkout at `root`, where
+/// module evaluation may skip.
+fn check_since(root: &Path, args: &[&str]) -> Output {
+    xtask()
+        .arg("check")
+        .args(args)
+        .args(["--changed-since", "base"])
         .env("DOMINIX_ROOT", root)
         .env_remove("DOMINIX_REQUIRE_EVAL")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// `check --json --changed-since base` in `root` selects exactly `want` and,
+/// where module evaluation ran, evaluates every one of them.
+fn assert_selects(root: &Path, want: &[&str]) {
+    let output = check_since(root, &["--json"]);
     let out = stdout(&output);
     assert!(output.status.success(), "{out}{}", stderr(&output));
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let selected = report["changed_since"]["features"]
+    let selected: Vec<&str> = report["changed_since"]["features"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
+        .map(|v| v.as_str().unwrap())
         .collect();
+    assert_eq!(selected, want);
     let tier = report["tiers"]
         .as_array()
         .unwrap()
         .iter()
         .find(|t| t["name"] == "module-eval")
         .unwrap();
-    let evaluated = if tier["status"] == "skipped" {
-        skip(&format!(
+    if tier["status"] == "skipped" {
+        common::skip(&format!(
             "SKIP module-eval: --changed-since selection checked, evaluation not run — {}",
             tier["details"][0].as_str().unwrap_or_default()
         ));
-        None
-    } else {
-        assert_eq!(tier["status"], "passed", "{out}");
-        Some((
-            report["module_eval"]["evaluated"].as_u64().unwrap(),
-            tier["summary"].as_str().unwrap().to_owned(),
-        ))
-    };
-    (selected, evaluated)
+        return;
+    }
+    assert_eq!(tier["status"], "passed", "{out}");
+    let (count, summary) = (
+        report["module_eval"]["evaluated"].as_u64().unwrap(),
+        tier["summary"].as_str().unwrap(),
+    );
+    let n = want.len();
+    assert_eq!(count, n as u64, "{summary}");
+    assert!(
+        summary.starts_with(&format!("{n}/{n} features")),
+        "{summary}"
+    );
 }
 
 #[test]
 fn a_changed_branch_is_evaluated_with_its_dependents_only() {
     let Some(tmp) = repo() else { return };
     touch(tmp.path(), "crates/hardening/nixos.nix");
-    let (selected, evaluated) = check_since(tmp.path());
-    assert_eq!(selected, ["guard", "hardening"]);
-    if let Some((count, summary)) = evaluated {
-        assert_eq!(count, 2, "{summary}");
-        assert!(summary.starts_with("2/2 features"), "{summary}");
-    }
+    assert_selects(tmp.path(), &["guard", "hardening"]);
 }
 
 #[test]
@@ -141,36 +141,21 @@ fn a_changed_leaf_is_evaluated_alone() {
     let Some(tmp) = repo() else { return };
     // Untracked files count as changes too.
     std::fs::write(tmp.path().join("crates/ui/NOTES.md"), "notes\n").unwrap();
-    let (selected, evaluated) = check_since(tmp.path());
-    assert_eq!(selected, ["ui"]);
-    if let Some((count, summary)) = evaluated {
-        assert_eq!(count, 1, "{summary}");
-        assert!(summary.starts_with("1/1 features"), "{summary}");
-    }
+    assert_selects(tmp.path(), &["ui"]);
 }
 
 #[test]
 fn a_change_in_nix_modules_evaluates_every_branch() {
     let Some(tmp) = repo() else { return };
     touch(tmp.path(), "nix-modules/trunk/default.nix");
-    let (selected, evaluated) = check_since(tmp.path());
-    assert_eq!(selected, ["guard", "hardening", "ui"]);
-    if let Some((count, summary)) = evaluated {
-        assert_eq!(count, 3, "{summary}");
-        assert!(summary.starts_with("3/3 features"), "{summary}");
-    }
+    assert_selects(tmp.path(), &["guard", "hardening", "ui"]);
 }
 
 #[test]
 fn nothing_changed_evaluates_nothing_and_says_so() {
     let Some(tmp) = repo() else { return };
     touch(tmp.path(), "README.md");
-    let output = xtask()
-        .args(["check", "--changed-since", "base"])
-        .env("DOMINIX_ROOT", tmp.path())
-        .env_remove("DOMINIX_REQUIRE_EVAL")
-        .output()
-        .unwrap();
+    let output = check_since(tmp.path(), &[]);
     let out = stdout(&output);
     assert!(output.status.success(), "{out}{}", stderr(&output));
     assert!(
@@ -189,7 +174,7 @@ fn an_unknown_revision_is_a_usage_error_naming_it() {
         .env("DOMINIX_ROOT", tmp.path())
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_exit(&output, 2);
     let err = stderr(&output);
     assert!(
         err.contains("--changed-since no-such-rev: no such commit"),
@@ -200,15 +185,7 @@ fn an_unknown_revision_is_a_usage_error_naming_it() {
 
 #[test]
 fn outside_a_git_work_tree_the_flag_fails_with_a_fix() {
-    if !have("git") {
-        skip("SKIP changed-since: git is not installed — install git");
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    if copy_tracked(tmp.path()).is_none() {
-        skip("SKIP changed-since: not a git checkout — run the tests in a clone");
-        return;
-    }
+    let Some(tmp) = copy_or_skip() else { return };
     let output = xtask()
         .args(["check", "--changed-since", "HEAD"])
         .env("DOMINIX_ROOT", tmp.path())
@@ -216,7 +193,7 @@ fn outside_a_git_work_tree_the_flag_fails_with_a_fix() {
         .env("GIT_CEILING_DIRECTORIES", tmp.path().parent().unwrap())
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_exit(&output, 1);
     let err = stderr(&output);
     assert!(err.contains("is not a git work tree"), "{err}");
     assert!(err.contains("Fix:"), "{err}");
@@ -232,14 +209,9 @@ fn the_static_tiers_cover_the_selected_branches_and_the_changed_files() {
     let text = std::fs::read_to_string(&ui).unwrap();
     std::fs::write(&ui, text.replacen("{", "{   ", 1)).unwrap();
     std::fs::write(tmp.path().join("templates/broken.nix"), "{ a = ; }\n").unwrap();
-    let output = xtask()
-        .args(["check", "--json", "--changed-since", "base"])
-        .env("DOMINIX_ROOT", tmp.path())
-        .env_remove("DOMINIX_REQUIRE_EVAL")
-        .output()
-        .unwrap();
+    let output = check_since(tmp.path(), &["--json"]);
     let out = stdout(&output);
-    assert_eq!(output.status.code(), Some(1), "{out}{}", stderr(&output));
+    assert_exit(&output, 1);
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     let tier = |name: &str| {
         report["tiers"]

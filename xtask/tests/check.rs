@@ -6,7 +6,10 @@ mod common;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use common::{copy_tracked, eval_required, features, have, skip, stderr, stdout, xtask};
+use common::{
+    assert_exit, assert_stdout_has, checkout_copy, eval_required, features, have, have_or_skip,
+    skip, stderr, stdout, xtask,
+};
 
 /// Whether module evaluation runs here: `nix` is installed and the pinned
 /// inputs are in the store (what `check` itself decides, via its SKIP line).
@@ -32,18 +35,6 @@ fn skip_line(out: &str) -> Option<&str> {
         .find(|l| l.starts_with("SKIP module-eval:"))
 }
 
-/// A copy of this checkout's files, with `edit` applied to `file` (relative).
-fn edited_copy(file: &str, edit: impl Fn(&str) -> String) -> Option<tempfile::TempDir> {
-    let tmp = tempfile::tempdir().unwrap();
-    copy_tracked(tmp.path())?;
-    let path = tmp.path().join(file);
-    let before = std::fs::read_to_string(&path).unwrap();
-    let after = edit(&before);
-    assert_ne!(before, after, "the edit must change {file}");
-    std::fs::write(&path, after).unwrap();
-    Some(tmp)
-}
-
 /// `check` on a copy of this checkout with `edit` applied to `file`: asserts
 /// it exits with `code` and returns its stdout. `None` (with a SKIP line)
 /// where module evaluation cannot run.
@@ -56,19 +47,25 @@ fn check_edited(
     if !eval_or_skip(test) {
         return None;
     }
-    let Some(tmp) = edited_copy(file, edit) else {
-        skip("SKIP check-copy: not a git checkout — run the tests in a clone");
-        return None;
-    };
+    let tmp = checkout_copy("check-copy")?;
+    let path = tmp.path().join(file);
+    let before = std::fs::read_to_string(&path).unwrap();
+    let after = edit(&before);
+    assert_ne!(before, after, "the edit must change {file}");
+    std::fs::write(&path, after).unwrap();
     let output = check_in(tmp.path());
-    let out = stdout(&output);
-    assert_eq!(output.status.code(), Some(code), "{out}{}", stderr(&output));
-    Some(out)
+    assert_exit(&output, code);
+    Some(stdout(&output))
 }
 
 /// `check` on a copy with `edit` applied to crates/hardening/nixos.nix: exits 1.
 fn failing_check(test: &str, edit: impl Fn(&str) -> String) -> Option<String> {
     check_edited(test, "crates/hardening/nixos.nix", 1, edit)
+}
+
+/// An edit replacing every `from` with `to`.
+fn replacing<'a>(from: &'a str, to: &'a str) -> impl Fn(&str) -> String + 'a {
+    move |text| text.replace(from, to)
 }
 
 /// Adds `definitions` (Nix attribute-set lines) to the hardening module's `config`.
@@ -136,7 +133,7 @@ fn check_passes_on_this_checkout() {
         skip(line);
         return;
     }
-    assert!(output.status.success(), "{out}{}", stderr(&output));
+    assert_exit(&output, 0);
     let n = features().len();
     assert_eq!(n, 2, "hardening and ui");
     assert!(
@@ -153,12 +150,7 @@ fn check_json_reports_every_tier() {
         .env_remove("DOMINIX_REQUIRE_EVAL")
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 0);
     let report: serde_json::Value =
         serde_json::from_slice(&output.stdout).expect("check --json prints JSON");
     let names: Vec<&str> = report["tiers"]
@@ -185,19 +177,13 @@ fn check_json_reports_every_tier() {
 
 #[test]
 fn check_skips_module_eval_when_inputs_are_not_seeded() {
-    if !have("nix") {
-        assert!(
-            !eval_required(),
-            "DOMINIX_REQUIRE_EVAL=1 but `nix` is not on PATH"
-        );
-        skip("SKIP module-eval: `nix` is not on PATH — install Nix ≥ 2.8");
+    let nix = "SKIP module-eval: `nix` is not on PATH — install Nix ≥ 2.8";
+    if !have_or_skip("nix", nix) {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    if copy_tracked(tmp.path()).is_none() {
-        skip("SKIP check-copy: not a git checkout — run the tests in a clone");
+    let Some(tmp) = checkout_copy("check-copy") else {
         return;
-    }
+    };
     // A NAR hash no store path has: nixpkgs-lib counts as not seeded.
     let lock_path = tmp.path().join("flake.lock");
     let mut lock: serde_json::Value =
@@ -232,19 +218,16 @@ fn check_skips_module_eval_when_inputs_are_not_seeded() {
         .env("DOMINIX_REQUIRE_EVAL", "1")
         .output()
         .unwrap();
-    assert_eq!(required.status.code(), Some(1), "{}", stdout(&required));
-    assert!(
-        stdout(&required).contains("FAIL module-eval"),
-        "{}",
-        stdout(&required)
-    );
+    assert_exit(&required, 1);
+    assert_stdout_has(&required, "FAIL module-eval");
 }
 
 #[test]
 fn check_names_an_undeclared_option_and_its_file() {
-    let Some(out) = failing_check("check_names_an_undeclared_option_and_its_file", |text| {
-        text.replace("boot.tmp.cleanOnBoot", "boot.tmp.cleanOnBot")
-    }) else {
+    let Some(out) = failing_check(
+        "check_names_an_undeclared_option_and_its_file",
+        replacing("boot.tmp.cleanOnBoot", "boot.tmp.cleanOnBot"),
+    ) else {
         return;
     };
     assert!(out.contains("boot.tmp.cleanOnBot"), "{out}");
@@ -277,12 +260,13 @@ fn check_names_a_wrongly_typed_value() {
 
 #[test]
 fn check_locates_an_infinite_recursion() {
-    let Some(out) = failing_check("check_locates_an_infinite_recursion", |text| {
-        text.replace(
+    let Some(out) = failing_check(
+        "check_locates_an_infinite_recursion",
+        replacing(
             "networking.firewall.enable = dflt true;",
             "networking.firewall.enable = config.networking.firewall.enable;",
-        )
-    }) else {
+        ),
+    ) else {
         return;
     };
     assert!(out.contains("infinite recursion"), "{out}");
@@ -295,12 +279,10 @@ fn check_locates_an_infinite_recursion() {
 fn check_reports_a_failed_assertion_with_its_feature() {
     let Some(out) = failing_check(
         "check_reports_a_failed_assertion_with_its_feature",
-        |text| {
-            text.replace(
+        replacing(
             "security.sudo.execWheelOnly = dflt true;",
             "security.sudo.execWheelOnly = dflt true;\n      assertions = [{assertion = false; message = \"hardening: test assertion\";}];",
-        )
-        },
+        ),
     ) else {
         return;
     };
@@ -314,23 +296,14 @@ fn check_reports_a_failed_assertion_with_its_feature() {
 
 #[test]
 fn check_reports_a_syntax_error_in_a_fragment_once() {
-    if !eval_or_skip("check_reports_a_syntax_error_in_a_fragment_once") {
+    let Some(out) = check_edited(
+        "check_reports_a_syntax_error_in_a_fragment_once",
+        "crates/ui/feature.nix",
+        1,
+        |_| "{...}: {\n  dominix.modules.nixos.ui = ./nixos.nix\n}\n".to_owned(),
+    ) else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    if copy_tracked(tmp.path()).is_none() {
-        skip("SKIP check-copy: not a git checkout — run the tests in a clone");
-        return;
-    }
-    let fragment = tmp.path().join("crates/ui/feature.nix");
-    std::fs::write(
-        &fragment,
-        "{...}: {\n  dominix.modules.nixos.ui = ./nixos.nix\n}\n",
-    )
-    .unwrap();
-    let output = check_in(tmp.path());
-    let out = stdout(&output);
-    assert_eq!(output.status.code(), Some(1), "{out}{}", stderr(&output));
+    };
     assert!(out.contains("FAIL nix-parse"), "{out}");
     assert!(out.contains("file:   crates/ui/feature.nix"), "{out}");
     assert_eq!(
@@ -374,12 +347,10 @@ fn check_rejects_an_attribute_set_for_the_module_blacklist() {
     // nixpkgs: `listOf str`, no coercion from an attribute set.
     let Some(out) = failing_check(
         "check_rejects_an_attribute_set_for_the_module_blacklist",
-        |text| {
-            text.replace(
-                "boot.blacklistedKernelModules = cfg.blacklistedKernelModules;",
-                "boot.blacklistedKernelModules = {dccp = true;};",
-            )
-        },
+        replacing(
+            "boot.blacklistedKernelModules = cfg.blacklistedKernelModules;",
+            "boot.blacklistedKernelModules = {dccp = true;};",
+        ),
     ) else {
         return;
     };
@@ -395,12 +366,10 @@ fn check_evaluates_vm_test_nodes_with_the_test_framework() {
         "check_evaluates_vm_test_nodes_with_the_test_framework",
         "crates/hardening/vm-test.nix",
         1,
-        |text| {
-            text.replace(
-                "strict = {domi-nix.hardening.level = \"strict\";};",
-                "strict = {lib, ...}: {\n      domi-nix.hardening.level = \"strict\";\n      networking.hostName = lib.mkDefault \"hardened\";\n    };",
-            )
-        },
+        replacing(
+            "strict = {domi-nix.hardening.level = \"strict\";};",
+            "strict = {lib, ...}: {\n      domi-nix.hardening.level = \"strict\";\n      networking.hostName = lib.mkDefault \"hardened\";\n    };",
+        ),
     ) else {
         return;
     };
@@ -419,12 +388,10 @@ fn check_lints_vm_test_scripts_against_their_nodes() {
         "check_lints_vm_test_scripts_against_their_nodes",
         "crates/hardening/vm-test.nix",
         1,
-        |text| {
-            text.replace(
-                "baseline.succeed(\"grep -q slab_nomerge",
-                "basline.succeed(\"grep -q slab_nomerge",
-            )
-        },
+        replacing(
+            "baseline.succeed(\"grep -q slab_nomerge",
+            "basline.succeed(\"grep -q slab_nomerge",
+        ),
     ) else {
         return;
     };
@@ -484,7 +451,7 @@ fn check_is_quiet_about_definitions_that_apply_somewhere() {
     }
     let output = xtask().arg("check").output().unwrap();
     let out = stdout(&output);
-    assert!(output.status.success(), "{out}");
+    assert_exit(&output, 0);
     assert!(!out.contains("warning:"), "{out}");
 }
 
@@ -533,11 +500,9 @@ fn a_folder_under_crates_that_is_no_feature_is_an_error() {
         ),
     ];
     for (dir, manifest, problem) in cases {
-        let tmp = tempfile::tempdir().unwrap();
-        if copy_tracked(tmp.path()).is_none() {
-            skip("SKIP check-copy: not a git checkout — run the tests in a clone");
+        let Some(tmp) = checkout_copy("check-copy") else {
             return;
-        }
+        };
         let folder = tmp.path().join("crates").join(dir);
         std::fs::create_dir_all(&folder).unwrap();
         if let Some(text) = manifest {

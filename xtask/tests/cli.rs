@@ -3,43 +3,35 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
-use common::{copy_tracked, have, root, skip, stderr, stdout, utf8, xtask};
+use common::{
+    assert_exit, assert_stderr_has, copy_tracked, flake_imports, flake_setting, git, have, root,
+    skip, stderr, stdout, utf8, xtask,
+};
 
-/// The entries of the `imports = [ … ];` block of a trunk flake, comments removed.
-fn imports(flake: &str) -> Vec<String> {
-    let start = flake
-        .find("imports = [")
-        .expect("the trunk has an imports list")
-        + "imports = [".len();
-    let len = flake[start..]
-        .find("];")
-        .expect("the imports list is closed");
-    flake[start..start + len]
-        .lines()
-        .map(|line| line.split('#').next().unwrap().trim())
-        .filter(|entry| !entry.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
-
-fn compose(features: &str, out: &Path) -> std::process::Output {
+fn compose(features: &str, out: &Path) -> Output {
     xtask()
         .args(["compose", "--features", features, "--out", utf8(out)])
         .output()
         .unwrap()
 }
 
+/// `trunk` in a new directory, composed from `features` (which must
+/// succeed): the directory, the trunk and what `compose` printed.
+fn composed(features: &str) -> (tempfile::TempDir, PathBuf, Output) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("trunk");
+    let output = compose(features, &out);
+    assert_exit(&output, 0);
+    (tmp, out, output)
+}
+
 #[test]
 fn list_prints_features_with_categories() {
     let output = xtask().arg("list").output().unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert_exit(&output, 0);
     let out = stdout(&output);
     let row = |name: &str| -> Vec<String> {
         out.lines()
@@ -66,7 +58,7 @@ fn list_prints_features_with_categories() {
 #[test]
 fn list_json_has_categories_and_systems() {
     let output = xtask().args(["list", "--json"]).output().unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert_exit(&output, 0);
     let json: serde_json::Value =
         serde_json::from_slice(&output.stdout).expect("list --json prints JSON");
     // An array of features, or an object keyed by name: accept both.
@@ -98,10 +90,7 @@ fn list_json_has_categories_and_systems() {
 
 #[test]
 fn compose_writes_a_trunk_with_exactly_the_selected_imports() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("trunk");
-    let output = compose("ui,hardening", &out);
-    assert!(output.status.success(), "{}", stderr(&output));
+    let (_tmp, out, output) = composed("ui,hardening");
     let flake_path = out.join("flake.nix");
     assert!(
         stdout(&output).contains(utf8(&flake_path)),
@@ -110,7 +99,7 @@ fn compose_writes_a_trunk_with_exactly_the_selected_imports() {
     );
     let flake = std::fs::read_to_string(&flake_path).unwrap();
     assert_eq!(
-        sorted(imports(&flake)),
+        flake_imports(&flake),
         ["m.hardening", "m.trunk", "m.ui"],
         "{flake}"
     );
@@ -142,12 +131,8 @@ fn compose_refuses_a_directory_it_did_not_write() {
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("notes.txt"), "precious\n").unwrap();
     let output = compose("ui", &out);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("not written by"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit(&output, 1);
+    assert_stderr_has(&output, "not written by");
     assert_eq!(
         std::fs::read_to_string(out.join("notes.txt")).unwrap(),
         "precious\n"
@@ -160,19 +145,16 @@ fn compose_refuses_a_directory_it_did_not_write() {
 
 #[test]
 fn compose_overwrites_its_own_output() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("trunk");
-    let first = compose("ui", &out);
-    assert!(first.status.success(), "{}", stderr(&first));
+    let (tmp, out, _) = composed("ui");
     let flake = std::fs::read_to_string(out.join("flake.nix")).unwrap();
-    assert_eq!(sorted(imports(&flake)), ["m.trunk", "m.ui"], "{flake}");
+    assert_eq!(flake_imports(&flake), ["m.trunk", "m.ui"], "{flake}");
 
     let second = compose("ui,hardening", &out);
-    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_exit(&second, 0);
     assert!(out.join(".domi-nix-trunk").is_file());
     let flake = std::fs::read_to_string(out.join("flake.nix")).unwrap();
     assert_eq!(
-        sorted(imports(&flake)),
+        flake_imports(&flake),
         ["m.hardening", "m.trunk", "m.ui"],
         "rewritten: {flake}"
     );
@@ -185,28 +167,14 @@ fn compose_overwrites_its_own_output() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
-/// The `inputs.domi-nix.url` of a trunk flake.
-fn domi_nix_url(flake: &str) -> String {
-    flake
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("inputs.domi-nix.url = "))
-        .unwrap_or_else(|| panic!("no domi-nix input in:\n{flake}"))
-        .trim_end_matches(';')
-        .trim_matches('"')
-        .to_owned()
-}
-
 #[test]
 fn recomposing_deletes_the_lock_of_an_earlier_build() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("trunk");
-    let first = compose("ui", &out);
-    assert!(first.status.success(), "{}", stderr(&first));
+    let (_tmp, out, _) = composed("ui");
     // A plain `nix build` of the trunk pins domi-nix here; the next compose
     // must not let that pin outlive it.
     std::fs::write(out.join("flake.lock"), "{\"version\": 7}\n").unwrap();
     let second = compose("ui", &out);
-    assert!(second.status.success(), "{}", stderr(&second));
+    assert_exit(&second, 0);
     assert!(
         !out.join("flake.lock").exists(),
         "the stale flake.lock is deleted"
@@ -216,11 +184,11 @@ fn recomposing_deletes_the_lock_of_an_earlier_build() {
 
 #[test]
 fn compose_refers_to_a_git_checkout_as_a_possibly_shallow_clone() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("trunk");
-    let output = compose("hardening", &out);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let url = domi_nix_url(&std::fs::read_to_string(out.join("flake.nix")).unwrap());
+    let (_tmp, out, _) = composed("hardening");
+    let url = flake_setting(
+        &std::fs::read_to_string(out.join("flake.nix")).unwrap(),
+        "inputs.domi-nix.url",
+    );
     if root().join(".git").exists() {
         assert!(
             url.starts_with("git+file:///") && url.ends_with("?shallow=1"),
@@ -229,24 +197,6 @@ fn compose_refers_to_a_git_checkout_as_a_possibly_shallow_clone() {
     } else {
         assert!(url.starts_with("path:/"), "{url}");
     }
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=domi-nix test",
-            "-c",
-            "user.email=test@domi-nix.invalid",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "git {args:?}: {}", stderr(&output));
 }
 
 /// A domi-nix flake standing in for the real one: no inputs, and a `vm`
@@ -357,7 +307,7 @@ fn build_works_in_a_shallow_clone_and_never_builds_a_stale_domi_nix() {
     std::fs::write(clone.join("flake.nix"), fake_domi_nix_flake("two")).unwrap();
     git(&clone, &["commit", "-q", "-a", "-m", "two"]);
     let second = build();
-    assert!(second.status.success(), "{}", stderr(&second));
+    assert_exit(&second, 0);
     assert!(
         stderr(&second).contains("domi-nix-e2e-two")
             && !stderr(&second).contains("domi-nix-e2e-one"),
@@ -366,15 +316,20 @@ fn build_works_in_a_shallow_clone_and_never_builds_a_stale_domi_nix() {
     );
 }
 
+/// `xtask LINE` (split at white space) run in `dir`.
+fn run_in(dir: &Path, line: &str) -> Output {
+    xtask()
+        .current_dir(dir)
+        .args(line.split_whitespace())
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn compose_unknown_feature_lists_known_names() {
     let tmp = tempfile::tempdir().unwrap();
-    let output = xtask()
-        .current_dir(tmp.path())
-        .args(["compose", "--features", "nope", "--out", "x"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let output = run_in(tmp.path(), "compose --features nope --out x");
+    assert_exit(&output, 2);
     let err = stderr(&output);
     assert!(
         err.contains("Known features") || err.contains("did you mean"),
@@ -390,47 +345,25 @@ fn compose_unknown_feature_lists_known_names() {
 #[test]
 fn compose_misspelt_feature_suggests_the_name() {
     let tmp = tempfile::tempdir().unwrap();
-    let output = xtask()
-        .current_dir(tmp.path())
-        .args(["compose", "--features", "hardenin", "--out", "x"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    let err = stderr(&output);
-    assert!(err.contains("did you mean `hardening`"), "{err}");
+    let output = run_in(tmp.path(), "compose --features hardenin --out x");
+    assert_exit(&output, 2);
+    assert_stderr_has(&output, "did you mean `hardening`");
 }
 
 #[test]
 fn usage_errors_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [&[&str]; 3] = [
-        &["compose", "--out", "x"],
-        &[
-            "compose",
-            "--features",
-            "ui",
-            "--profile",
-            "full",
-            "--out",
-            "x",
-        ],
-        &["vm", "--host", "riscv64-linux", "--features", "ui"],
+    let cases = [
+        "compose --out x",
+        "compose --features ui --profile full --out x",
+        "vm --host riscv64-linux --features ui",
     ];
-    for args in cases {
-        let output = xtask().current_dir(tmp.path()).args(args).output().unwrap();
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(!stderr(&output).is_empty(), "{args:?} explains the error");
+    for line in cases {
+        let output = run_in(tmp.path(), line);
+        assert_eq!(output.status.code(), Some(2), "{line}: {}", stderr(&output));
+        assert!(!stderr(&output).is_empty(), "{line} explains the error");
     }
-    let vm = xtask()
-        .current_dir(tmp.path())
-        .args(cases[2])
-        .output()
-        .unwrap();
+    let vm = run_in(tmp.path(), cases[2]);
     assert!(
         stderr(&vm).contains("riscv64-linux") && stderr(&vm).contains("x86_64-linux"),
         "{}",
@@ -442,7 +375,7 @@ fn usage_errors_exit_2() {
 #[test]
 fn help_lists_the_subcommands() {
     let output = xtask().arg("--help").output().unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert_exit(&output, 0);
     let help = stdout(&output);
     let commands: Vec<&str> = help
         .split("Commands:")

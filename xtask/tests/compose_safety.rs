@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use common::{root, stderr};
+use common::{assert_exit, root};
 
 fn xtask_bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("xtask")
@@ -45,7 +45,7 @@ fn reference(features: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("trunk");
     let output = compose(features, &out);
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert_exit(&output, 0);
     std::fs::read_to_string(out.join("flake.nix")).unwrap()
 }
 
@@ -85,8 +85,24 @@ fn assert_whole(out: &Path, valid: &[&str], context: &str) {
 fn run_time(out: &Path) -> Duration {
     let start = std::time::Instant::now();
     let output = compose("ui", out);
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert_exit(&output, 0);
     start.elapsed()
+}
+
+/// Round `round` of a disturbed series: `ui,hardening` (even rounds) or `ui`
+/// composed into `out`, sent `signal_name` after `span * round / spread` —
+/// from before the handlers are installed to after the swap, spread over one
+/// undisturbed run's time on this machine, now.
+fn disturbed(out: &Path, round: u32, span: Duration, spread: u32, signal_name: &str) -> Child {
+    let features = if round.is_multiple_of(2) {
+        "ui,hardening"
+    } else {
+        "ui"
+    };
+    let child = spawn_compose(features, out);
+    std::thread::sleep(span * round / spread);
+    signal(&child, signal_name);
+    child
 }
 
 fn wait(mut child: Child) -> (ExitStatus, String) {
@@ -108,13 +124,8 @@ fn interrupted_at_any_moment_compose_leaves_a_whole_trunk_and_no_staging() {
     let span = run_time(&out);
     let mut interrupted = 0;
     for round in 0..40u32 {
-        let features = if round % 2 == 0 { "ui,hardening" } else { "ui" };
-        let child = spawn_compose(features, &out);
-        // From before the handlers are installed to after the swap: spread
-        // over one undisturbed run's time on this machine, now.
-        std::thread::sleep(span * round / 36);
-        signal(&child, ["INT", "TERM", "HUP"][(round % 3) as usize]);
-        let (status, err) = wait(child);
+        let signal_name = ["INT", "TERM", "HUP"][(round % 3) as usize];
+        let (status, err) = wait(disturbed(&out, round, span, 36, signal_name));
         let context = format!("round {round} ({status})");
         // Exit 0 (done before the signal), 1 (interrupted), or killed by
         // the signal before the handlers were installed (nothing written).
@@ -147,18 +158,14 @@ fn killed_outright_compose_leaves_a_whole_trunk_and_the_next_run_sweeps() {
     let span = run_time(&out);
     let mut mid_write = 0;
     for round in 0..25u32 {
-        let features = if round % 2 == 0 { "ui,hardening" } else { "ui" };
-        let child = spawn_compose(features, &out);
-        std::thread::sleep(span * round / 22);
-        signal(&child, "KILL");
-        let _ = wait(child);
+        let _ = wait(disturbed(&out, round, span, 22, "KILL"));
         assert_whole(&out, &valid, &format!("SIGKILL round {round}"));
         mid_write += usize::from(!leftovers(tmp.path(), "trunk").is_empty());
     }
     // Some kills landed mid-write (they left a staging directory behind).
     assert!(mid_write > 0, "no kill landed inside the write");
     let last = compose("ui", &out);
-    assert!(last.status.success(), "{}", stderr(&last));
+    assert_exit(&last, 0);
     assert_whole(&out, &[ui.as_str()], "after the kills");
     assert_eq!(
         leftovers(tmp.path(), "trunk"),

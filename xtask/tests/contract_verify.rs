@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{root, skip, stderr, stdout, xtask};
+use common::{assert_exit, assert_stderr_has, root, skip, stderr, stdout, xtask};
 use dominix_eval::{Evaluator, Lock};
 
 /// The pinned nixpkgs-lib in the store, when module evaluation can run here.
@@ -31,13 +31,8 @@ fn pinned_lib(test: &str) -> Option<PathBuf> {
     .unwrap();
     let input = lock.input("nixpkgs-lib").unwrap();
     let out = Command::new("nix-store")
-        .args([
-            "--print-fixed-path",
-            "--recursive",
-            "sha256",
-            &input.nar_hash,
-            "source",
-        ])
+        .args(["--print-fixed-path", "--recursive", "sha256"])
+        .args([&input.nar_hash, "source"])
         .output()
         .unwrap();
     Some(PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()))
@@ -154,6 +149,16 @@ fn edit(nixpkgs: &Path, file: &str, from: &str, to: &str) {
     std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
 
+/// A fake nixpkgs in a new directory; `None` (with a SKIP line naming `test`)
+/// where module evaluation cannot run.
+fn nixpkgs(test: &str) -> Option<(tempfile::TempDir, PathBuf)> {
+    let lib = pinned_lib(test)?;
+    let tmp = tempfile::tempdir().unwrap();
+    let nixpkgs = tmp.path().join("nixpkgs");
+    fake_nixpkgs(&nixpkgs, &lib);
+    Some((tmp, nixpkgs))
+}
+
 fn verify(nixpkgs: &Path) -> std::process::Output {
     xtask()
         .args(["contract", "verify", "--nixpkgs"])
@@ -163,29 +168,31 @@ fn verify(nixpkgs: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// `contract verify` of `nixpkgs`: asserts it exits with `code`; what it
+/// printed (stdout, then stderr).
+fn verify_exits(nixpkgs: &Path, code: i32) -> String {
+    let output = verify(nixpkgs);
+    let out = format!("{}{}", stdout(&output), stderr(&output));
+    assert_eq!(output.status.code(), Some(code), "{out}");
+    out
+}
+
 #[test]
 fn a_nixpkgs_that_declares_the_contract_verifies() {
-    let Some(lib) = pinned_lib("a_nixpkgs_that_declares_the_contract_verifies") else {
+    let Some((_tmp, nixpkgs)) = nixpkgs("a_nixpkgs_that_declares_the_contract_verifies") else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let nixpkgs = tmp.path().join("nixpkgs");
-    fake_nixpkgs(&nixpkgs, &lib);
-    let output = verify(&nixpkgs);
-    let out = format!("{}{}", stdout(&output), stderr(&output));
-    assert!(output.status.success(), "{out}");
+    let out = verify_exits(&nixpkgs, 0);
     assert!(out.contains("0 failure(s), 0 warning(s)"), "{out}");
 }
 
 #[test]
 fn a_changed_type_fails_naming_the_option_and_the_contract_file() {
-    let Some(lib) = pinned_lib("a_changed_type_fails_naming_the_option_and_the_contract_file")
+    let Some((_tmp, nixpkgs)) =
+        nixpkgs("a_changed_type_fails_naming_the_option_and_the_contract_file")
     else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let nixpkgs = tmp.path().join("nixpkgs");
-    fake_nixpkgs(&nixpkgs, &lib);
     // This "nixpkgs" declares security.lockKernelModules as a string.
     let file = "nixos/modules/security/lock-kernel-modules.nix";
     let text = std::fs::read_to_string(nixpkgs.join(file)).unwrap();
@@ -198,9 +205,7 @@ fn a_changed_type_fails_naming_the_option_and_the_contract_file() {
     );
     std::fs::write(nixpkgs.join(file), format!("{head}{tail}")).unwrap();
 
-    let output = verify(&nixpkgs);
-    let out = format!("{}{}", stdout(&output), stderr(&output));
-    assert_eq!(output.status.code(), Some(1), "{out}");
+    let out = verify_exits(&nixpkgs, 1);
     assert!(
         out.contains("FAIL  security.lockKernelModules: type differs"),
         "{out}"
@@ -213,13 +218,11 @@ fn a_changed_type_fails_naming_the_option_and_the_contract_file() {
 
 #[test]
 fn another_definition_priority_fails_naming_option_context_and_file() {
-    let Some(lib) = pinned_lib("another_definition_priority_fails_naming_option_context_and_file")
+    let Some((_tmp, nixpkgs)) =
+        nixpkgs("another_definition_priority_fails_naming_option_context_and_file")
     else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let nixpkgs = tmp.path().join("nixpkgs");
-    fake_nixpkgs(&nixpkgs, &lib);
     // This "nixpkgs" sets the greeting with a plain definition, not mkDefault.
     edit(
         &nixpkgs,
@@ -228,9 +231,7 @@ fn another_definition_priority_fails_naming_option_context_and_file() {
         "greetingLine = ",
     );
 
-    let output = verify(&nixpkgs);
-    let out = format!("{}{}", stdout(&output), stderr(&output));
-    assert_eq!(output.status.code(), Some(1), "{out}");
+    let out = verify_exits(&nixpkgs, 1);
     for context in ["system", "vm", "test"] {
         assert!(
             out.contains(&format!(
@@ -252,10 +253,6 @@ fn a_directory_that_is_not_nixpkgs_is_a_usage_error() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let output = verify(tmp.path());
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("not a nixpkgs source tree"),
-        "{}",
-        stderr(&output)
-    );
+    assert_exit(&output, 2);
+    assert_stderr_has(&output, "not a nixpkgs source tree");
 }

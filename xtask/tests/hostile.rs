@@ -83,6 +83,11 @@ impl Tree {
         self.write(&format!("crates/{dir}/nixos.nix"), module);
     }
 
+    /// A branch `crates/<name>` named `name`, with this metadata and [`module`].
+    fn branch_with(&self, name: &str, metadata: &str) {
+        self.branch(name, name, metadata, &module(name));
+    }
+
     /// A fake program on the PATH of the runs, in front of the real ones.
     /// Installed by a child process, so that no writable descriptor of it
     /// leaks into a process another test forks meanwhile (ETXTBSY).
@@ -142,6 +147,16 @@ fn module(branch: &str) -> String {
     MODULE_OK.replace("BRANCH", branch)
 }
 
+/// [`VALID_META`] with `list` (`requires`, `conflicts`) holding `name`.
+fn meta_with(list: &str, name: &str) -> String {
+    VALID_META.replace(&format!("{list} = []"), &format!("{list} = [\"{name}\"]"))
+}
+
+/// `xtask` of this build, nothing of its environment set.
+fn xtask_bin() -> Command {
+    Command::new(assert_cmd::cargo::cargo_bin("xtask"))
+}
+
 /// What a case expects.
 struct Expect<'a> {
     code: i32,
@@ -168,7 +183,7 @@ fn run_with(
         tree.bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("xtask"));
+    let mut cmd = xtask_bin();
     cmd.args(args)
         .current_dir(&tree.scratch)
         .env("DOMINIX_ROOT", &tree.root)
@@ -219,6 +234,15 @@ fn run_with(
     output
 }
 
+/// `compose --features FEATURES --out OUT` on `tree`.
+fn compose(tree: &Tree, features: &str, out: &str, expect: Expect) -> Output {
+    run(
+        tree,
+        &["compose", "--features", features, "--out", out],
+        expect,
+    )
+}
+
 const FAIL: i32 = 1;
 const USAGE: i32 = 2;
 
@@ -246,8 +270,12 @@ fn ok<'a>(says: &'a [&'a str], writes: &'a [&'a str]) -> Expect<'a> {
     }
 }
 
-fn nix_present() -> bool {
-    common::have("nix-instantiate")
+/// Whether nix-instantiate is here; otherwise a SKIP line for `hostile/<what>`.
+fn nix_or_skip(what: &str) -> bool {
+    common::have_or_skip(
+        "nix-instantiate",
+        &format!("SKIP hostile/{what}: nix-instantiate not on PATH — apt-get install nix-bin"),
+    )
 }
 
 // ---------------------------------------------------------------- manifests
@@ -268,19 +296,14 @@ fn malformed_toml_names_file_and_line() {
 #[test]
 fn an_unknown_metadata_field_is_named() {
     let t = Tree::new();
-    t.branch(
-        "odd",
-        "odd",
-        &format!("{VALID_META}\nrequirez = []"),
-        &module("odd"),
-    );
+    t.branch_with("odd", &format!("{VALID_META}\nrequirez = []"));
     run(&t, &["list"], fails(&["crates/odd/Cargo.toml", "requirez"]));
 }
 
 #[test]
 fn a_misspelt_metadata_table_is_not_silently_another_crate() {
     let t = Tree::new();
-    t.branch("odd", "odd", VALID_META, &module("odd"));
+    t.branch_with("odd", VALID_META);
     t.edit(
         "crates/odd/Cargo.toml",
         "metadata.dominix",
@@ -361,75 +384,40 @@ fn a_name_with_a_path_separator() {
 #[test]
 fn an_unknown_requirement() {
     let t = Tree::new();
-    t.branch(
-        "odd",
-        "odd",
-        &VALID_META.replace("requires = []", "requires = [\"nosuch\"]"),
-        &module("odd"),
-    );
+    t.branch_with("odd", &meta_with("requires", "nosuch"));
     run(&t, &["list"], fails(&["odd", "nosuch"]));
-    run(
-        &t,
-        &["compose", "--features", "odd", "--out", "o"],
-        fails(&["nosuch"]),
-    );
+    compose(&t, "odd", "o", fails(&["nosuch"]));
 }
 
 #[test]
 fn a_requires_cycle() {
     let t = Tree::new();
-    t.branch(
-        "aa",
-        "aa",
-        &VALID_META.replace("requires = []", "requires = [\"bb\"]"),
-        &module("aa"),
-    );
-    t.branch(
-        "bb",
-        "bb",
-        &VALID_META.replace("requires = []", "requires = [\"aa\"]"),
-        &module("bb"),
-    );
+    t.branch_with("aa", &meta_with("requires", "bb"));
+    t.branch_with("bb", &meta_with("requires", "aa"));
     run(&t, &["check"], fails(&["cycle"]));
-    run(
-        &t,
-        &["compose", "--features", "aa", "--out", "o"],
-        fails(&["cycle"]),
-    );
+    compose(&t, "aa", "o", fails(&["cycle"]));
 }
 
 #[test]
 fn a_branch_requiring_itself() {
     let t = Tree::new();
-    t.branch(
-        "aa",
-        "aa",
-        &VALID_META.replace("requires = []", "requires = [\"aa\"]"),
-        &module("aa"),
-    );
+    t.branch_with("aa", &meta_with("requires", "aa"));
     run(&t, &["list"], fails(&["aa"]));
 }
 
 #[test]
 fn a_conflict_with_an_unknown_branch() {
     let t = Tree::new();
-    t.branch(
-        "aa",
-        "aa",
-        &VALID_META.replace("conflicts = []", "conflicts = [\"nosuch\"]"),
-        &module("aa"),
-    );
+    t.branch_with("aa", &meta_with("conflicts", "nosuch"));
     run(&t, &["list"], fails(&["nosuch"]));
 }
 
 #[test]
 fn an_unknown_system() {
     let t = Tree::new();
-    t.branch(
-        "aa",
+    t.branch_with(
         "aa",
         &VALID_META.replace("\"aarch64-linux\"]", "\"riscv64-linux\"]"),
-        &module("aa"),
     );
     run(
         &t,
@@ -441,19 +429,14 @@ fn an_unknown_system() {
 #[test]
 fn an_unknown_category() {
     let t = Tree::new();
-    t.branch(
-        "aa",
-        "aa",
-        &VALID_META.replace("\"services\"", "\"misc\""),
-        &module("aa"),
-    );
+    t.branch_with("aa", &VALID_META.replace("\"services\"", "\"misc\""));
     run(&t, &["list"], fails(&["misc", "crates/aa/Cargo.toml"]));
 }
 
 #[test]
 fn a_missing_fragment() {
     let t = Tree::new();
-    t.branch("aa", "aa", VALID_META, &module("aa"));
+    t.branch_with("aa", VALID_META);
     std::fs::remove_file(t.root.join("crates/aa/feature.nix")).unwrap();
     run(&t, &["list"], fails(&["crates/aa", "feature.nix"]));
 }
@@ -462,19 +445,12 @@ fn a_missing_fragment() {
 
 #[test]
 fn conflicting_branches_compose_and_check_clean() {
-    if !nix_present() {
-        return common::skip(
-            "SKIP hostile/conflicts: nix-instantiate not on PATH — apt-get install nix-bin",
-        );
+    if !nix_or_skip("conflicts") {
+        return;
     }
     let t = Tree::new();
-    t.branch(
-        "aa",
-        "aa",
-        &VALID_META.replace("conflicts = []", "conflicts = [\"bb\"]"),
-        &module("aa"),
-    );
-    t.branch("bb", "bb", VALID_META, &module("bb"));
+    t.branch_with("aa", &meta_with("conflicts", "bb"));
+    t.branch_with("bb", VALID_META);
     run(&t, &["check"], ok(&["module-eval  4/4 features"], &[]));
     let out = run(
         &t,
@@ -484,9 +460,10 @@ fn conflicting_branches_compose_and_check_clean() {
     assert!(out.status.success());
     let flake = std::fs::read_to_string(t.scratch.join("full/flake.nix")).unwrap();
     assert!(flake.contains("bb") && !flake.contains("m.aa"), "{flake}");
-    run(
+    compose(
         &t,
-        &["compose", "--features", "aa,bb", "--out", "o"],
+        "aa,bb",
+        "o",
         usage(&["`aa` (requested) conflicts with `bb` (requested)"]),
     );
 }
@@ -494,10 +471,8 @@ fn conflicting_branches_compose_and_check_clean() {
 // ---------------------------------------------------------------- fragments
 
 fn fragment_fails(module_text: &str, says: &[&str]) {
-    if !nix_present() {
-        return common::skip(
-            "SKIP hostile/fragments: nix-instantiate not on PATH — apt-get install nix-bin",
-        );
+    if !nix_or_skip("fragments") {
+        return;
     }
     let t = Tree::new();
     t.branch("aa", "aa", VALID_META, module_text);
@@ -630,7 +605,7 @@ fn flag_mistakes_are_usage_errors() {
     ];
     for args in cases {
         let before = t.snapshot();
-        let output = Command::new(assert_cmd::cargo::cargo_bin("xtask"))
+        let output = xtask_bin()
             .args(*args)
             .current_dir(&t.scratch)
             .env("DOMINIX_ROOT", &t.root)
@@ -646,7 +621,7 @@ fn flag_mistakes_are_usage_errors() {
 #[test]
 fn outside_a_checkout_is_a_usage_error() {
     let t = Tree::new();
-    let output = Command::new(assert_cmd::cargo::cargo_bin("xtask"))
+    let output = xtask_bin()
         .arg("list")
         .current_dir(&t.scratch)
         .env_remove("DOMINIX_ROOT")
@@ -661,8 +636,8 @@ fn outside_a_checkout_is_a_usage_error() {
 
     // From a subdirectory of a checkout: that checkout, not the one the
     // binary was built from.
-    t.branch("only-here", "only-here", VALID_META, &module("only-here"));
-    let output = Command::new(assert_cmd::cargo::cargo_bin("xtask"))
+    t.branch_with("only-here", VALID_META);
+    let output = xtask_bin()
         .arg("list")
         .current_dir(t.root.join("crates/ui"))
         .env_remove("DOMINIX_ROOT")
@@ -678,7 +653,7 @@ fn outside_a_checkout_is_a_usage_error() {
 #[test]
 fn dominix_root_that_is_no_checkout() {
     let t = Tree::new();
-    let output = Command::new(assert_cmd::cargo::cargo_bin("xtask"))
+    let output = xtask_bin()
         .arg("list")
         .env("DOMINIX_ROOT", &t.scratch)
         .output()
@@ -697,11 +672,7 @@ fn dominix_root_that_is_no_checkout() {
 fn out_is_an_existing_file() {
     let t = Tree::new();
     std::fs::write(t.scratch.join("o"), "mine").unwrap();
-    run(
-        &t,
-        &["compose", "--features", "ui", "--out", "o"],
-        fails(&["not a directory"]),
-    );
+    compose(&t, "ui", "o", fails(&["not a directory"]));
 }
 
 #[test]
@@ -709,9 +680,10 @@ fn out_is_a_foreign_directory() {
     let t = Tree::new();
     std::fs::create_dir(t.scratch.join("o")).unwrap();
     std::fs::write(t.scratch.join("o/flake.nix"), "{ my = 1; }").unwrap();
-    run(
+    compose(
         &t,
-        &["compose", "--features", "ui", "--out", "o"],
+        "ui",
+        "o",
         fails(&["not written by `cargo xtask compose`"]),
     );
 }
@@ -721,37 +693,21 @@ fn out_is_a_symlink_into_another_tree() {
     let t = Tree::new();
     std::fs::create_dir(t.scratch.join("elsewhere")).unwrap();
     std::os::unix::fs::symlink(t.scratch.join("elsewhere"), t.scratch.join("o")).unwrap();
-    run(
-        &t,
-        &["compose", "--features", "ui", "--out", "o"],
-        fails(&["symbolic link"]),
-    );
+    compose(&t, "ui", "o", fails(&["symbolic link"]));
 }
 
 #[test]
 fn out_below_a_file() {
     let t = Tree::new();
     std::fs::write(t.scratch.join("file"), "mine").unwrap();
-    run(
-        &t,
-        &["compose", "--features", "ui", "--out", "file/o"],
-        fails(&["file/o"]),
-    );
+    compose(&t, "ui", "file/o", fails(&["file/o"]));
 }
 
 #[test]
 fn out_is_written_and_rewritten() {
     let t = Tree::new();
-    run(
-        &t,
-        &["compose", "--features", "ui", "--out", "deep/er/o"],
-        ok(&["wrote"], &["deep"]),
-    );
-    run(
-        &t,
-        &["compose", "--features", "hardening", "--out", "deep/er/o"],
-        ok(&["wrote"], &["deep"]),
-    );
+    compose(&t, "ui", "deep/er/o", ok(&["wrote"], &["deep"]));
+    compose(&t, "hardening", "deep/er/o", ok(&["wrote"], &["deep"]));
 }
 
 // ---------------------------------------------------------------- flake.lock
@@ -894,11 +850,7 @@ fn a_catalog_of_5000_branches() {
         &["compose", "--profile", "full", "--out", "o"],
         ok(&["leaves out `b0099` (conflicts with `b0049`"], &["o"]),
     );
-    run(
-        &t,
-        &["compose", "--features", "b4999", "--out", "p"],
-        ok(&["wrote"], &["p"]),
-    );
+    compose(&t, "b4999", "p", ok(&["wrote"], &["p"]));
 }
 
 #[test]

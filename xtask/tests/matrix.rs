@@ -8,7 +8,9 @@
 mod common;
 
 use common::fake_nix::FakeNix;
-use common::{features, stderr, stdout, utf8};
+use common::{
+    assert_exit, assert_stderr_has, assert_stdout_has, features, read_json, stderr, stdout, utf8,
+};
 
 /// Nix 2.8's `show-config --json` shape, with the settings the probe reads.
 fn nix_config(system: &str, features: &[&str], extra: &[&str], builders: &str) -> String {
@@ -52,10 +54,6 @@ fn features_of(system: &str) -> Vec<String> {
     names
 }
 
-fn read_json(path: &std::path::Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 fn cells(report: &serde_json::Value) -> &Vec<serde_json::Value> {
     report["cells"].as_array().unwrap()
 }
@@ -71,13 +69,12 @@ fn without_kvm_every_cell_is_skipped_and_the_matrix_exits_0() {
         .args(["matrix", "--json", utf8(&json), "--junit", utf8(&junit)])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_exit(&output, 0);
 
     let total = features_of("x86_64-linux").len() + features_of("aarch64-linux").len();
-    assert!(
-        stdout(&output).contains(&format!("matrix: 0 passed, 0 failed, {total} skipped")),
-        "{}",
-        stdout(&output)
+    assert_stdout_has(
+        &output,
+        &format!("matrix: 0 passed, 0 failed, {total} skipped"),
     );
     assert!(
         fake.built().is_empty(),
@@ -150,7 +147,7 @@ fn aarch64_cells_on_an_x86_64_host_are_skipped_while_x86_64_cells_run() {
         .args(["matrix", "--json", utf8(&json)])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_exit(&output, 0);
 
     let x86 = features_of("x86_64-linux");
     let arm = features_of("aarch64-linux");
@@ -159,14 +156,13 @@ fn aarch64_cells_on_an_x86_64_host_are_skipped_while_x86_64_cells_run() {
         .map(|f| format!("checks.x86_64-linux.{f}"))
         .collect();
     assert_eq!(fake.built(), want, "only x86_64-linux cells are built");
-    assert!(
-        stdout(&output).contains(&format!(
+    assert_stdout_has(
+        &output,
+        &format!(
             "matrix: {} passed, 0 failed, {} skipped",
             x86.len(),
             arm.len()
-        )),
-        "{}",
-        stdout(&output)
+        ),
     );
     assert!(
         stderr(&output).contains("SKIP checks.aarch64-linux."),
@@ -196,22 +192,14 @@ fn a_remote_builder_with_kvm_runs_the_aarch64_cells() {
     let config =
         x86_64_with_kvm("ssh://arm-builder aarch64-linux - 4 1 kvm,nixos-test,big-parallel");
     let fake = FakeNix::new(Some(&config), None);
-    let output = fake
-        .xtask("0")
-        .args(["matrix", "--system", "aarch64-linux"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = fake.run("0", "matrix --system aarch64-linux");
+    assert_exit(&output, 0);
     let want: Vec<String> = features_of("aarch64-linux")
         .iter()
         .map(|f| format!("checks.aarch64-linux.{f}"))
         .collect();
     assert_eq!(fake.built(), want);
-    assert!(
-        stdout(&output).contains(" 0 failed, 0 skipped"),
-        "{}",
-        stdout(&output)
-    );
+    assert_stdout_has(&output, " 0 failed, 0 skipped");
 }
 
 #[test]
@@ -220,35 +208,25 @@ fn a_failed_cell_among_skipped_ones_still_exits_1() {
         Some(&x86_64_with_kvm("")),
         Some("#checks.x86_64-linux.hardening"),
     );
-    let output = fake.xtask("0").arg("matrix").output().unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let output = fake.run("0", "matrix");
+    assert_exit(&output, 1);
     let arm = features_of("aarch64-linux").len();
     let passed = features_of("x86_64-linux").len() - 1;
-    assert!(
-        stdout(&output).contains(&format!("matrix: {passed} passed, 1 failed, {arm} skipped")),
-        "{}",
-        stdout(&output)
+    assert_stdout_has(
+        &output,
+        &format!("matrix: {passed} passed, 1 failed, {arm} skipped"),
     );
 }
 
 #[test]
 fn test_skips_a_feature_the_host_cannot_run_and_exits_0() {
     let fake = FakeNix::new(Some(&x86_64_without_kvm()), None);
-    let output = fake
-        .xtask("0")
-        .args(["test", "ui", "--system", "aarch64-linux"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(
-        stdout(&output).contains("test: 0 passed, 0 failed, 1 skipped"),
-        "{}",
-        stdout(&output)
-    );
-    assert!(
-        stderr(&output).contains("SKIP test ui (aarch64-linux): aarch64-linux VM tests need"),
-        "{}",
-        stderr(&output)
+    let output = fake.run("0", "test ui --system aarch64-linux");
+    assert_exit(&output, 0);
+    assert_stdout_has(&output, "test: 0 passed, 0 failed, 1 skipped");
+    assert_stderr_has(
+        &output,
+        "SKIP test ui (aarch64-linux): aarch64-linux VM tests need",
     );
     assert!(fake.built().is_empty(), "{:?}", fake.calls());
 }
@@ -256,19 +234,11 @@ fn test_skips_a_feature_the_host_cannot_run_and_exits_0() {
 #[test]
 fn dominix_kvm_1_attempts_every_cell_without_asking_nix() {
     let fake = FakeNix::new(Some(&x86_64_without_kvm()), None);
-    let output = fake
-        .xtask("1")
-        .args(["test", "ui", "--system", "aarch64-linux"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = fake.run("1", "test ui --system aarch64-linux");
+    assert_exit(&output, 0);
     assert_eq!(fake.config_queries(), 0, "{:?}", fake.calls());
     assert_eq!(fake.built(), ["checks.aarch64-linux.ui"]);
-    assert!(
-        stdout(&output).contains("test: 1 passed, 0 failed, 0 skipped"),
-        "{}",
-        stdout(&output)
-    );
+    assert_stdout_has(&output, "test: 1 passed, 0 failed, 0 skipped");
 }
 
 #[test]
@@ -276,19 +246,11 @@ fn an_unreadable_nix_configuration_lets_nix_decide() {
     // Neither `nix show-config` nor `nix config show` answers: the cell is
     // attempted (Nix then reports whether it can build it), with a note.
     let fake = FakeNix::new(None, None);
-    let output = fake
-        .xtask("0")
-        .args(["test", "hardening", "--system", "aarch64-linux"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = fake.run("0", "test hardening --system aarch64-linux");
+    assert_exit(&output, 0);
     assert_eq!(fake.config_queries(), 2, "{:?}", fake.calls());
     assert_eq!(fake.built(), ["checks.aarch64-linux.hardening"]);
-    assert!(
-        stderr(&output).contains("cannot read Nix's configuration"),
-        "{}",
-        stderr(&output)
-    );
+    assert_stderr_has(&output, "cannot read Nix's configuration");
 }
 
 #[test]
@@ -302,11 +264,11 @@ fn github_annotations_and_summary_show_skipped_cells() {
         .env("GITHUB_STEP_SUMMARY", &summary)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_exit(&output, 0);
     for feature in features_of("aarch64-linux") {
         let annotation =
             format!("::warning title=matrix checks.aarch64-linux.{feature} skipped::aarch64-linux");
-        assert!(stdout(&output).contains(&annotation), "{}", stdout(&output));
+        assert_stdout_has(&output, &annotation);
         assert!(
             std::fs::read_to_string(&summary)
                 .unwrap()
@@ -320,12 +282,8 @@ fn github_annotations_and_summary_show_skipped_cells() {
 #[test]
 fn an_unknown_dominix_kvm_value_is_a_usage_error() {
     let fake = FakeNix::new(Some(&x86_64_without_kvm()), None);
-    let output = fake
-        .xtask("yes")
-        .args(["matrix", "--system", "aarch64-linux"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let output = fake.run("yes", "matrix --system aarch64-linux");
+    assert_exit(&output, 2);
     assert!(
         stderr(&output).contains("DOMINIX_KVM=1"),
         "the error names the fix: {}",

@@ -5,9 +5,13 @@
 mod common;
 
 use std::path::Path;
+use std::process::Output;
 
 use common::fake_nix::FakeNix;
-use common::{features, root, stderr, stdout, utf8};
+use common::{
+    assert_exit, assert_stderr_has, assert_stdout_has, features, flake_imports, flake_setting,
+    read_json, root, stderr, stdout, utf8,
+};
 
 fn build_argv(installable: &str, dry_run: bool) -> Vec<String> {
     let mut argv: Vec<String> = [
@@ -26,9 +30,9 @@ fn build_argv(installable: &str, dry_run: bool) -> Vec<String> {
     argv
 }
 
-/// `build_argv` for a composed trunk: today's domi-nix, no lock written.
-fn trunk_build_argv(installable: &str, dry_run: bool) -> Vec<String> {
-    let mut argv = build_argv(installable, dry_run);
+/// `build_argv` of `attr` of a composed trunk: today's domi-nix, no lock written.
+fn trunk_build_argv(trunk: &Path, attr: &str, dry_run: bool) -> Vec<String> {
+    let mut argv = build_argv(&format!("path:{}#{attr}", utf8(trunk)), dry_run);
     argv.extend([
         "--override-input".to_owned(),
         "domi-nix".to_owned(),
@@ -57,61 +61,22 @@ fn repo_ref() -> String {
     }
 }
 
-/// The `inputs.domi-nix.url` of a composed trunk.
-fn trunk_domi_nix_url(trunk: &Path) -> String {
-    let flake = std::fs::read_to_string(trunk.join("flake.nix")).unwrap();
-    let line = flake
-        .lines()
-        .find(|l| l.trim_start().starts_with("inputs.domi-nix.url = "))
-        .unwrap_or_else(|| panic!("no domi-nix input in:\n{flake}"));
-    line.trim()
-        .trim_start_matches("inputs.domi-nix.url = ")
-        .trim_end_matches(';')
-        .trim_matches('"')
-        .to_owned()
+/// The flake.nix of a composed trunk.
+fn flake_of(trunk: &Path) -> String {
+    std::fs::read_to_string(trunk.join("flake.nix")).unwrap()
 }
 
-fn sorted_imports(trunk: &Path) -> Vec<String> {
-    let flake = std::fs::read_to_string(trunk.join("flake.nix")).unwrap();
-    let start = flake.find("imports = [").unwrap() + "imports = [".len();
-    let end = start + flake[start..].find("];").unwrap();
-    let mut imports: Vec<String> = flake[start..end]
-        .lines()
-        .map(|l| l.split('#').next().unwrap().trim().to_owned())
-        .filter(|l| !l.is_empty())
-        .collect();
-    imports.sort();
-    imports
-}
-
-fn trunk_system(trunk: &Path) -> String {
-    let flake = std::fs::read_to_string(trunk.join("flake.nix")).unwrap();
-    let line = flake
-        .lines()
-        .find(|l| l.trim_start().starts_with("system = "))
-        .unwrap();
-    line.trim()
-        .trim_start_matches("system = ")
-        .trim_end_matches(';')
-        .trim_matches('"')
-        .to_owned()
+/// `xtask LINE` with a new recording nix (KVM assumed); asserts it exits with `code`.
+fn run(line: &str, code: i32) -> (FakeNix, Output) {
+    let fake = FakeNix::new(None, None);
+    let output = fake.run("1", line);
+    assert_exit(&output, code);
+    (fake, output)
 }
 
 #[test]
 fn build_composes_the_trunk_and_prints_the_out_path() {
-    let fake = FakeNix::new(None, None);
-    let output = fake
-        .xtask("1")
-        .args([
-            "build",
-            "--features",
-            "ui,hardening",
-            "--host",
-            "x86_64-linux",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    let (fake, output) = run("build --features ui,hardening --host x86_64-linux", 0);
     assert_eq!(
         stdout(&output).lines().collect::<Vec<_>>(),
         [FakeNix::out_path()],
@@ -120,84 +85,40 @@ fn build_composes_the_trunk_and_prints_the_out_path() {
     );
 
     let trunk = fake.trunk("hardening+ui-x86_64-linux");
-    let installable = format!("path:{}#packages.x86_64-linux.vm", utf8(&trunk));
-    assert_eq!(fake.only_call(), trunk_build_argv(&installable, false));
-    assert_eq!(sorted_imports(&trunk), ["m.hardening", "m.trunk", "m.ui"]);
-    assert_eq!(trunk_system(&trunk), "x86_64-linux");
+    let argv = trunk_build_argv(&trunk, "packages.x86_64-linux.vm", false);
+    assert_eq!(fake.only_call(), argv);
+    let flake = flake_of(&trunk);
+    assert_eq!(flake_imports(&flake), ["m.hardening", "m.trunk", "m.ui"]);
+    assert_eq!(flake_setting(&flake, "system"), "x86_64-linux");
     assert!(trunk.join(".domi-nix-trunk").is_file());
 }
 
 #[test]
 fn build_toplevel_uses_the_nixos_configuration() {
-    let fake = FakeNix::new(None, None);
-    let output = fake
-        .xtask("1")
-        .args([
-            "build",
-            "--features",
-            "ui",
-            "--system",
-            "x86_64-linux",
-            "--toplevel",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
-    let trunk = fake.trunk("ui-x86_64-linux");
-    let installable = format!(
-        "path:{}#nixosConfigurations.trunk.config.system.build.toplevel",
-        utf8(&trunk)
-    );
-    assert_eq!(fake.only_call(), trunk_build_argv(&installable, false));
+    let (fake, _) = run("build --features ui --system x86_64-linux --toplevel", 0);
+    let attr = "nixosConfigurations.trunk.config.system.build.toplevel";
+    let argv = trunk_build_argv(&fake.trunk("ui-x86_64-linux"), attr, false);
+    assert_eq!(fake.only_call(), argv);
 }
 
 #[test]
 fn build_minimal_dry_run_for_a_darwin_host_uses_an_aarch64_linux_guest() {
-    let fake = FakeNix::new(None, None);
-    let output = fake
-        .xtask("1")
-        .args([
-            "build",
-            "--profile",
-            "minimal",
-            "--host",
-            "aarch64-darwin",
-            "--dry-run",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    let (fake, output) = run("build --profile minimal --host aarch64-darwin --dry-run", 0);
     assert_eq!(stdout(&output).trim(), "", "a dry run prints no out path");
 
     let trunk = fake.trunk("minimal-aarch64-linux");
-    let installable = format!("path:{}#packages.aarch64-darwin.vm", utf8(&trunk));
-    assert_eq!(fake.only_call(), trunk_build_argv(&installable, true));
-    assert_eq!(trunk_system(&trunk), "aarch64-linux");
-    assert_eq!(sorted_imports(&trunk), ["m.trunk"]);
+    let argv = trunk_build_argv(&trunk, "packages.aarch64-darwin.vm", true);
+    assert_eq!(fake.only_call(), argv);
+    let flake = flake_of(&trunk);
+    assert_eq!(flake_setting(&flake, "system"), "aarch64-linux");
+    assert_eq!(flake_imports(&flake), ["m.trunk"]);
 }
 
 #[test]
 fn build_rejects_a_guest_the_host_cannot_run() {
-    let fake = FakeNix::new(None, None);
-    let output = fake
-        .xtask("1")
-        .args([
-            "build",
-            "--host",
-            "aarch64-darwin",
-            "--system",
-            "x86_64-linux",
-            "--features",
-            "ui",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("--system aarch64-linux"),
-        "{}",
-        stderr(&output)
-    );
+    let line = "build --host aarch64-darwin --system x86_64-linux --features ui";
+    let (fake, output) = run(line, 2);
+    assert_stderr_has(&output, "--system aarch64-linux");
     assert!(
         fake.calls().is_empty(),
         "nix must not run: {:?}",
@@ -207,13 +128,7 @@ fn build_rejects_a_guest_the_host_cannot_run() {
 
 #[test]
 fn vm_builds_then_names_the_bin_dir_it_cannot_read() {
-    let fake = FakeNix::new(None, None);
-    let output = fake
-        .xtask("1")
-        .args(["vm", "--features", "ui,hardening", "--host", "x86_64-linux"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let (fake, output) = run("vm --features ui,hardening --host x86_64-linux", 1);
     let bin = format!("{}/bin", FakeNix::out_path());
     assert!(
         stderr(&output).contains(&bin),
@@ -222,19 +137,15 @@ fn vm_builds_then_names_the_bin_dir_it_cannot_read() {
     );
 
     let trunk = fake.trunk("hardening+ui-x86_64-linux");
-    let installable = format!("path:{}#packages.x86_64-linux.vm", utf8(&trunk));
-    assert_eq!(fake.only_call(), trunk_build_argv(&installable, false));
+    let argv = trunk_build_argv(&trunk, "packages.x86_64-linux.vm", false);
+    assert_eq!(fake.only_call(), argv);
 }
 
 #[test]
 fn build_and_vm_build_today_s_domi_nix_and_write_no_lock() {
     for command in ["build", "vm"] {
         let fake = FakeNix::new(None, None);
-        let output = fake
-            .xtask("1")
-            .args([command, "--features", "ui", "--host", "x86_64-linux"])
-            .output()
-            .unwrap();
+        let output = fake.run("1", &format!("{command} --features ui --host x86_64-linux"));
         assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
         let argv = fake.only_call();
         let at = argv
@@ -251,7 +162,10 @@ fn build_and_vm_build_today_s_domi_nix_and_write_no_lock() {
             "{command}: {argv:?}"
         );
         let trunk = fake.trunk("ui-x86_64-linux");
-        assert_eq!(trunk_domi_nix_url(&trunk), repo_ref());
+        assert_eq!(
+            flake_setting(&flake_of(&trunk), "inputs.domi-nix.url"),
+            repo_ref()
+        );
         assert!(
             !trunk.join("flake.lock").exists(),
             "{command} leaves no lock"
@@ -262,29 +176,24 @@ fn build_and_vm_build_today_s_domi_nix_and_write_no_lock() {
 #[test]
 fn a_stale_lock_in_a_previously_composed_trunk_is_not_used() {
     let fake = FakeNix::new(None, None);
-    let build = || {
-        fake.xtask("1")
-            .args(["build", "--features", "hardening", "--host", "x86_64-linux"])
-            .output()
-            .unwrap()
-    };
-    let first = build();
-    assert!(first.status.success(), "{}", stderr(&first));
+    let build = || fake.run("1", "build --features hardening --host x86_64-linux");
+    assert_exit(&build(), 0);
     // What a plain `nix build` of the trunk leaves behind: domi-nix pinned
     // at the revision of that day.
     let trunk = fake.trunk("hardening-x86_64-linux");
     let stale = r#"{"nodes":{"domi-nix":{"locked":{"lastModified":1,"narHash":"sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","rev":"0000000000000000000000000000000000000000","type":"git","url":"file:///old/domi-nix"},"original":{"type":"git","url":"file:///old/domi-nix"}},"root":{"inputs":{"domi-nix":"domi-nix"}}},"root":"root","version":7}"#;
     std::fs::write(trunk.join("flake.lock"), stale).unwrap();
 
-    let second = build();
-    assert!(second.status.success(), "{}", stderr(&second));
+    assert_exit(&build(), 0);
     assert!(
         !trunk.join("flake.lock").exists(),
         "the stale lock must be gone before nix runs"
     );
-    let installable = format!("path:{}#packages.x86_64-linux.vm", utf8(&trunk));
     for argv in fake.calls() {
-        assert_eq!(argv, trunk_build_argv(&installable, false));
+        assert_eq!(
+            argv,
+            trunk_build_argv(&trunk, "packages.x86_64-linux.vm", false)
+        );
     }
     assert_eq!(fake.calls().len(), 2);
 }
@@ -297,26 +206,17 @@ fn the_checkout_is_referred_to_as_a_possibly_shallow_clone() {
         );
         return;
     }
-    let fake = FakeNix::new(None, None);
-    let output = fake
-        .xtask("1")
-        .args(["build", "--features", "ui", "--host", "x86_64-linux"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
-    let url = trunk_domi_nix_url(&fake.trunk("ui-x86_64-linux"));
+    let (fake, _) = run("build --features ui --host x86_64-linux", 0);
+    let url = flake_setting(
+        &flake_of(&fake.trunk("ui-x86_64-linux")),
+        "inputs.domi-nix.url",
+    );
     assert!(
         url.starts_with("git+file:///") && url.ends_with("?shallow=1"),
         "{url}"
     );
 
-    let fake = FakeNix::new(None, None);
-    let output = fake
-        .xtask("1")
-        .args(["test", "hardening", "--system", "x86_64-linux"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    let (fake, _) = run("test hardening --system x86_64-linux", 0);
     let argv = fake.only_call();
     assert!(
         argv[5].starts_with("git+file:///")
@@ -327,36 +227,16 @@ fn the_checkout_is_referred_to_as_a_possibly_shallow_clone() {
 
 #[test]
 fn test_builds_the_checks_of_the_repository() {
-    let fake = FakeNix::new(None, None);
-    let output = fake
-        .xtask("1")
-        .args(["test", "ui", "--system", "x86_64-linux"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert!(
-        stdout(&output).contains("test: 1 passed, 0 failed"),
-        "{}",
-        stdout(&output)
-    );
+    let (fake, output) = run("test ui --system x86_64-linux", 0);
+    assert_stdout_has(&output, "test: 1 passed, 0 failed");
     let installable = format!("{}#checks.x86_64-linux.ui", repo_ref());
     assert_eq!(fake.only_call(), build_argv(&installable, false));
 }
 
 #[test]
 fn test_unknown_feature_is_a_usage_error() {
-    let fake = FakeNix::new(None, None);
-    let output = fake
-        .xtask("1")
-        .args(["test", "hardenin", "--system", "x86_64-linux"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("did you mean `hardening`"),
-        "{}",
-        stderr(&output)
-    );
+    let (fake, output) = run("test hardenin --system x86_64-linux", 2);
+    assert_stderr_has(&output, "did you mean `hardening`");
     assert!(fake.calls().is_empty());
 }
 
@@ -378,15 +258,14 @@ fn matrix_dry_run_lists_every_cell_without_nix() {
         ])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert_exit(&output, 0);
     assert!(
         fake.calls().is_empty(),
         "a dry run calls no nix: {:?}",
         fake.calls()
     );
 
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report = read_json(&json);
     let cells = report["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 4, "2 features × 2 systems: {report}");
     let mut seen: Vec<(String, String)> = cells
@@ -433,15 +312,10 @@ fn matrix_reports_a_failed_cell_and_exits_1() {
         .args(["matrix", "--system", "x86_64-linux", "--json", utf8(&json)])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(
-        stdout(&output).contains("matrix: 1 passed, 1 failed"),
-        "{}",
-        stdout(&output)
-    );
+    assert_exit(&output, 1);
+    assert_stdout_has(&output, "matrix: 1 passed, 1 failed");
 
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report = read_json(&json);
     assert_eq!(
         (report["passed"].as_u64(), report["failed"].as_u64()),
         (Some(1), Some(1)),

@@ -4,9 +4,12 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use common::{NIX_FEATURES, eval_required, have, skip, stderr, stdout, utf8, xtask};
+use common::{
+    NIX_FEATURES, assert_exit, assert_stderr_has, assert_stdout_has, git, have_or_skip, stderr,
+    stdout, utf8, xtask,
+};
 
 const OWNER: &str = "domi-nix-test";
 const REPO: &str = "seed-demo";
@@ -14,17 +17,14 @@ const LAST_MODIFIED: u64 = 1_700_000_000;
 
 /// Whether Nix is here; otherwise a visible SKIP (or a panic when required).
 fn nix_or_skip(test: &str) -> bool {
-    if have("nix") {
-        return true;
-    }
-    let line = format!("SKIP seed: `nix` is not on PATH, {test} not run — install Nix ≥ 2.8");
-    assert!(!eval_required(), "DOMINIX_REQUIRE_EVAL=1 but {line}");
-    skip(&line);
-    false
+    have_or_skip(
+        "nix",
+        &format!("SKIP seed: `nix` is not on PATH, {test} not run — install Nix ≥ 2.8"),
+    )
 }
 
 /// A source tree whose content no other run has: `hello.txt` with a nanosecond timestamp.
-fn unique_tree(parent: &Path, name: &str) -> (std::path::PathBuf, String) {
+fn unique_tree(parent: &Path, name: &str) -> (PathBuf, String) {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -42,12 +42,8 @@ fn unique_tree(parent: &Path, name: &str) -> (std::path::PathBuf, String) {
 
 fn nar_hash(tree: &Path) -> String {
     let output = std::process::Command::new("nix")
-        .args([
-            "--extra-experimental-features",
-            NIX_FEATURES,
-            "hash",
-            "path",
-        ])
+        .args(["--extra-experimental-features", NIX_FEATURES])
+        .args(["hash", "path"])
         .arg(tree)
         .output()
         .unwrap();
@@ -71,7 +67,7 @@ fn fake_rev() -> String {
 }
 
 /// A lock file with one root input `demo` of type github.
-fn write_lock(dir: &Path, rev: &str, nar_hash: &str) -> std::path::PathBuf {
+fn write_lock(dir: &Path, rev: &str, nar_hash: &str) -> PathBuf {
     let lock = serde_json::json!({
         "nodes": {
             "demo": {
@@ -111,15 +107,8 @@ fn read_through_fetch_tree(rev: &str, nar_hash: &str) -> String {
         nix_string(nar_hash),
     );
     let output = std::process::Command::new("nix-instantiate")
-        .args([
-            "--extra-experimental-features",
-            NIX_FEATURES,
-            "--eval",
-            "--strict",
-            "--json",
-            "-E",
-            &expr,
-        ])
+        .args(["--extra-experimental-features", NIX_FEATURES])
+        .args(["--eval", "--strict", "--json", "-E", &expr])
         .output()
         .unwrap();
     assert!(
@@ -137,19 +126,42 @@ fn seed(from: &Path, lock: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// A tree `name` of [`unique_tree`] in a new directory, and a lock file
+/// beside it pinning `demo` to its NAR hash at a revision of this run's own.
+struct Pinned {
+    tmp: tempfile::TempDir,
+    tree: PathBuf,
+    content: String,
+    hash: String,
+    rev: String,
+    lock: PathBuf,
+}
+
+fn pinned(name: &str) -> Pinned {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tree, content) = unique_tree(tmp.path(), name);
+    let hash = nar_hash(&tree);
+    let rev = fake_rev();
+    let lock = write_lock(tmp.path(), &rev, &hash);
+    Pinned {
+        tmp,
+        tree,
+        content,
+        hash,
+        rev,
+        lock,
+    }
+}
+
 #[test]
 fn seed_from_a_tree_resolves_offline() {
     if !nix_or_skip("seed_from_a_tree_resolves_offline") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let (tree, content) = unique_tree(tmp.path(), "tree");
-    let hash = nar_hash(&tree);
-    let rev = fake_rev();
-    let lock = write_lock(tmp.path(), &rev, &hash);
+    let pin = pinned("tree");
 
-    let output = seed(&tree, &lock);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = seed(&pin.tree, &pin.lock);
+    assert_exit(&output, 0);
     let out = stdout(&output);
     let store_path = out
         .split_whitespace()
@@ -162,9 +174,12 @@ fn seed_from_a_tree_resolves_offline() {
         .status()
         .unwrap();
     assert!(valid.success(), "{store_path} is a valid store path");
-    assert!(out.contains(&rev[..12]), "stdout names the revision: {out}");
+    assert!(
+        out.contains(&pin.rev[..12]),
+        "stdout names the revision: {out}"
+    );
 
-    assert_eq!(read_through_fetch_tree(&rev, &hash), content);
+    assert_eq!(read_through_fetch_tree(&pin.rev, &pin.hash), pin.content);
 }
 
 #[test]
@@ -181,7 +196,7 @@ fn seed_refuses_a_tree_with_another_hash() {
     let lock = write_lock(tmp.path(), &fake_rev(), &locked);
 
     let output = seed(&tree, &lock);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_exit(&output, 1);
     let err = stderr(&output);
     assert!(
         err.contains(&locked) && err.contains(&actual),
@@ -195,37 +210,13 @@ fn seed_from_a_git_repository_archives_the_revision() {
     if !nix_or_skip("seed_from_a_git_repository_archives_the_revision") {
         return;
     }
-    if !have("git") {
-        assert!(
-            !eval_required(),
-            "DOMINIX_REQUIRE_EVAL=1 but git is missing"
-        );
-        skip("SKIP seed: `git` is not on PATH — install git");
+    if !have_or_skip("git", "SKIP seed: `git` is not on PATH — install git") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
     let (repo, content) = unique_tree(tmp.path(), "repo");
     let hash = nar_hash(&repo); // before .git exists: the hash of the committed tree
-    let git = |args: &[&str]| {
-        let output = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args([
-                "-c",
-                "user.name=domi-nix test",
-                "-c",
-                "user.email=test@domi-nix.invalid",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "git {args:?}: {}", stderr(&output));
-        stdout(&output).trim().to_owned()
-    };
+    let git = |args: &[&str]| git(&repo, args);
     git(&["init", "--quiet"]);
     git(&["add", "."]);
     git(&["commit", "--quiet", "-m", "seed demo"]);
@@ -241,20 +232,16 @@ fn seed_from_a_git_repository_archives_the_revision() {
     let lock = write_lock(tmp.path(), &rev, &hash);
 
     let output = seed(&repo, &lock);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(
-        stdout(&output).contains("/nix/store/"),
-        "{}",
-        stdout(&output)
-    );
+    assert_exit(&output, 0);
+    assert_stdout_has(&output, "/nix/store/");
     assert_eq!(read_through_fetch_tree(&rev, &hash), content);
 }
 
 #[test]
 fn seed_without_from_is_a_usage_error() {
     let output = xtask().args(["seed", "demo"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(stderr(&output).contains("--from"), "{}", stderr(&output));
+    assert_exit(&output, 2);
+    assert_stderr_has(&output, "--from");
 }
 
 #[test]
@@ -262,36 +249,29 @@ fn seed_from_a_tar_gz_of_a_tree_resolves_offline() {
     if !nix_or_skip("seed_from_a_tar_gz_of_a_tree_resolves_offline") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let (tree, content) = unique_tree(tmp.path(), "packed");
-    let hash = nar_hash(&tree);
-    let rev = fake_rev();
-    let lock = write_lock(tmp.path(), &rev, &hash);
+    let pin = pinned("packed");
+    let tmp = pin.tmp.path();
     // Packed like ../shared/nix-inputs: one top-level folder.
-    let archive = tmp.path().join("packed.tar.gz");
+    let archive = tmp.join("packed.tar.gz");
     let tar = std::process::Command::new("tar")
         .arg("-czf")
         .arg(&archive)
         .arg("-C")
-        .arg(tmp.path())
+        .arg(tmp)
         .arg("packed")
         .status()
         .unwrap();
     assert!(tar.success());
 
-    let output = seed(&archive, &lock);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(read_through_fetch_tree(&rev, &hash), content);
+    let output = seed(&archive, &pin.lock);
+    assert_exit(&output, 0);
+    assert_eq!(read_through_fetch_tree(&pin.rev, &pin.hash), pin.content);
 
     // Not an archive at all: a failure naming the file and the fix.
-    let bogus = tmp.path().join("bogus.tar.gz");
+    let bogus = tmp.join("bogus.tar.gz");
     std::fs::write(&bogus, "not gzip").unwrap();
-    let output = seed(&bogus, &lock);
-    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
-    assert!(
-        stderr(&output).contains("bogus.tar.gz"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(stderr(&output).contains("Fix:"), "{}", stderr(&output));
+    let output = seed(&bogus, &pin.lock);
+    assert_exit(&output, 1);
+    assert_stderr_has(&output, "bogus.tar.gz");
+    assert_stderr_has(&output, "Fix:");
 }

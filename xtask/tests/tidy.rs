@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{eval_required, have, root, skip, stderr, stdout, xtask};
+use common::{have, have_or_skip, root, skip, stderr, stdout, xtask};
 
 /// Every `.nix` file of the checkout; skips target/, result/, node_modules/ and hidden dirs
 /// (the same walk as `cargo xtask fmt`).
@@ -55,12 +55,10 @@ fn nix_files_are_formatted() {
 
 #[test]
 fn nix_files_have_no_dead_code() {
-    if !have("deadnix") {
-        assert!(
-            !eval_required(),
-            "DOMINIX_REQUIRE_EVAL=1 but deadnix is missing"
-        );
-        skip("SKIP deadnix: `deadnix` is not on PATH — `cargo install deadnix`");
+    if !have_or_skip(
+        "deadnix",
+        "SKIP deadnix: `deadnix` is not on PATH — `cargo install deadnix`",
+    ) {
         return;
     }
     let files = nix_files(&root());

@@ -3,6 +3,7 @@
 //! configuration, and `build --json` with a fake out path.
 
 use std::path::PathBuf;
+use std::process::Output;
 
 use assert_cmd::Command;
 use tempfile::TempDir;
@@ -87,6 +88,15 @@ exit 0
             .env("DOMINIX_KVM", kvm)
             .env_remove("GITHUB_STEP_SUMMARY");
         cmd
+    }
+
+    /// `xtask LINE` with the fake, `LINE` split at white space (for command
+    /// lines of plain words: no path, nothing quoted).
+    pub fn run(&self, kvm: &str, line: &str) -> Output {
+        self.xtask(kvm)
+            .args(line.split_whitespace())
+            .output()
+            .unwrap()
     }
 
     pub fn calls(&self) -> Vec<Vec<String>> {

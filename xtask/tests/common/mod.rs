@@ -4,6 +4,7 @@
 pub mod fake_nix;
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use assert_cmd::Command;
 
@@ -42,17 +43,77 @@ pub fn skip(line: &str) {
     dominix_eval::skip::skip_test(line);
 }
 
+/// Whether `program` runs here; otherwise the `SKIP` line `line` (a failure
+/// under `DOMINIX_REQUIRE_EVAL=1`) and `false`.
+pub fn have_or_skip(program: &str, line: &str) -> bool {
+    if have(program) {
+        return true;
+    }
+    assert!(!eval_required(), "DOMINIX_REQUIRE_EVAL=1 but {line}");
+    skip(line);
+    false
+}
+
 /// Whether the environment demands that Nix-dependent tests really run.
 pub fn eval_required() -> bool {
     dominix_eval::skip::required()
 }
 
-pub fn stdout(output: &std::process::Output) -> String {
+pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-pub fn stderr(output: &std::process::Output) -> String {
+pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts that `output` exited with `code` (0: success); shows stdout and
+/// stderr otherwise.
+#[track_caller]
+pub fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "--- stdout\n{}\n--- stderr\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// Asserts that `output`'s stdout contains `needle`; shows it otherwise.
+#[track_caller]
+pub fn assert_stdout_has(output: &Output, needle: &str) {
+    let text = stdout(output);
+    assert!(text.contains(needle), "stdout lacks `{needle}`:\n{text}");
+}
+
+/// Asserts that `output`'s stderr contains `needle`; shows it otherwise.
+#[track_caller]
+pub fn assert_stderr_has(output: &Output, needle: &str) {
+    let text = stderr(output);
+    assert!(text.contains(needle), "stderr lacks `{needle}`:\n{text}");
+}
+
+/// `git -C dir ARGS` with a test identity, no signing and no outer
+/// repository's variables; asserts it succeeds and returns its stdout, trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=test", "-c", "user.email=test@localhost"])
+        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+        .args(args)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {}", stderr(&output));
+    stdout(&output).trim().to_owned()
+}
+
+/// The JSON file at `path`.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// `path` as a `&str` (the tests only use UTF-8 temporary paths).
@@ -93,6 +154,50 @@ pub fn copy_tracked(dest: &Path) -> Option<()> {
         std::fs::copy(&from, &to).unwrap();
     }
     Some(())
+}
+
+/// A temporary copy of this checkout (see [`copy_tracked`]); `None`, after the
+/// line `SKIP <tier>: not a git checkout — …`, when this is not a git checkout.
+pub fn checkout_copy(tier: &str) -> Option<tempfile::TempDir> {
+    let tmp = tempfile::tempdir().unwrap();
+    if copy_tracked(tmp.path()).is_none() {
+        skip(&format!(
+            "SKIP {tier}: not a git checkout — run the tests in a clone"
+        ));
+        return None;
+    }
+    Some(tmp)
+}
+
+/// The entries of a trunk flake's `imports = [ … ];` list, comments removed, sorted.
+pub fn flake_imports(flake: &str) -> Vec<String> {
+    let start = flake
+        .find("imports = [")
+        .expect("the trunk has an imports list")
+        + "imports = [".len();
+    let len = flake[start..]
+        .find("];")
+        .expect("the imports list is closed");
+    let mut imports: Vec<String> = flake[start..start + len]
+        .lines()
+        .map(|line| line.split('#').next().unwrap().trim())
+        .filter(|entry| !entry.is_empty())
+        .map(str::to_owned)
+        .collect();
+    imports.sort();
+    imports
+}
+
+/// The string a trunk flake assigns to `key` (`system`, `inputs.domi-nix.url`).
+pub fn flake_setting(flake: &str, key: &str) -> String {
+    let prefix = format!("{key} = ");
+    flake
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no `{key}` in:\n{flake}"))
+        .trim_end_matches(';')
+        .trim_matches('"')
+        .to_owned()
 }
 
 /// The features of this checkout and the systems each supports, from `xtask list --json`.
