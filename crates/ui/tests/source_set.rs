@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
@@ -92,19 +92,19 @@ fn source_of(test: &str, root: &Path) -> Option<Source> {
     })
 }
 
+/// `cargo metadata` of the workspace at `root`: offline, without dependencies.
+fn cargo_metadata(root: &Path) -> Output {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args(["metadata", "--offline", "--no-deps"])
+        .args(["--format-version", "1"])
+        .output()
+        .unwrap()
+}
+
 /// The workspace members' directories relative to `root`, as Cargo sees them.
 fn cargo_members(root: &Path) -> Vec<String> {
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(root)
-        .args([
-            "metadata",
-            "--offline",
-            "--no-deps",
-            "--format-version",
-            "1",
-        ])
-        .output()
-        .unwrap();
+    let output = cargo_metadata(root);
     assert!(
         output.status.success(),
         "cargo metadata in {}:\n{}",
@@ -266,20 +266,8 @@ fn other_members_get_stub_targets_and_cargo_loads_the_workspace() {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(root.join(file), &to).unwrap();
     }
-    let cargo = || Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    let without_stubs = cargo()
-        .current_dir(&scratch.0)
-        .args([
-            "metadata",
-            "--offline",
-            "--no-deps",
-            "--format-version",
-            "1",
-        ])
-        .output()
-        .unwrap();
     assert!(
-        !without_stubs.status.success(),
+        !cargo_metadata(&scratch.0).status.success(),
         "without stubs Cargo must refuse the other members (else this test proves nothing)"
     );
 

@@ -37,13 +37,8 @@ fn pinned_lib() -> Option<PathBuf> {
     let node = lock["nodes"]["root"]["inputs"]["nixpkgs-lib"].as_str()?;
     let nar_hash = lock["nodes"][node]["locked"]["narHash"].as_str()?;
     let output = Command::new("nix-store")
-        .args([
-            "--print-fixed-path",
-            "--recursive",
-            "sha256",
-            nar_hash,
-            "source",
-        ])
+        .args(["--print-fixed-path", "--recursive", "sha256"])
+        .args([nar_hash, "source"])
         .output()
         .ok()?;
     let path = PathBuf::from(String::from_utf8(output.stdout).ok()?.trim());

@@ -61,6 +61,24 @@ fn row(
     )
 }
 
+/// A failure with no context and no key.
+fn failure(kind: Kind, subject: &str) -> Summary {
+    row(Severity::Failure, kind, subject, None, None)
+}
+
+/// A warning with no context and no key.
+fn warning(kind: Kind, subject: &str) -> Summary {
+    row(Severity::Warning, kind, subject, None, None)
+}
+
+/// The first problem of `report`, which must be declared in `file`.
+#[track_caller]
+fn first_problem_in<'a>(report: &'a Report, file: &str) -> &'a Finding {
+    let found = problems(report);
+    assert_eq!(found[0].file, file);
+    found[0]
+}
+
 fn in_every_context(severity: Severity, kind: Kind, subject: &str) -> Vec<Summary> {
     Context::ALL
         .into_iter()
@@ -102,13 +120,7 @@ fn missing_option_fails() {
     assert!(!report.is_ok());
     assert_eq!(
         summary(&report),
-        [row(
-            Severity::Failure,
-            Kind::Missing,
-            "security.forcePageTableIsolation",
-            None,
-            None
-        )]
+        [failure(Kind::Missing, "security.forcePageTableIsolation")]
     );
     let text = report.to_string();
     assert!(
@@ -148,20 +160,8 @@ fn missing_package_fails() {
     assert_eq!(
         summary(&report),
         [
-            row(
-                Severity::Failure,
-                Kind::PackageMissing,
-                "pkgs.formats.ini",
-                None,
-                None
-            ),
-            row(
-                Severity::Failure,
-                Kind::PackageMissing,
-                "pkgs.writeShellApplication",
-                None,
-                None
-            ),
+            failure(Kind::PackageMissing, "pkgs.formats.ini"),
+            failure(Kind::PackageMissing, "pkgs.writeShellApplication"),
         ]
     );
     let text = report.to_string();
@@ -178,13 +178,7 @@ fn moved_declaration_only_warns() {
     );
     assert_eq!(
         summary(&report),
-        [row(
-            Severity::Warning,
-            Kind::DeclaredElsewhere,
-            "users.motd",
-            None,
-            None
-        )]
+        [warning(Kind::DeclaredElsewhere, "users.motd")]
     );
     assert!(ok(&report, "users.motd"), "{report}");
     let text = report.to_string();
@@ -203,20 +197,8 @@ fn changed_sub_options_fail() {
     assert_eq!(
         summary(&report),
         [
-            row(
-                Severity::Failure,
-                Kind::SubOptionMissing,
-                "users.users",
-                None,
-                None
-            ),
-            row(
-                Severity::Failure,
-                Kind::SubOptionTypeMismatch,
-                "users.users",
-                None,
-                None
-            ),
+            failure(Kind::SubOptionMissing, "users.users"),
+            failure(Kind::SubOptionTypeMismatch, "users.users"),
         ]
     );
     assert!(found[0].what.contains("initialPassword"), "{}", found[0]);
@@ -245,21 +227,12 @@ fn missing_definition_fails_in_every_context() {
             "boot.kernelParams"
         )
     );
-    let found = problems(&report);
-    assert_eq!(
-        found[0].file,
-        "nix-modules/contract/nixos/modules/security/default.nix"
+    let found = first_problem_in(
+        &report,
+        "nix-modules/contract/nixos/modules/security/default.nix",
     );
-    assert!(
-        found[0].contract.contains("security/default.nix"),
-        "{}",
-        found[0]
-    );
-    assert!(
-        !found[0].nixpkgs.contains("security/default.nix"),
-        "{}",
-        found[0]
-    );
+    assert!(found.contract.contains("security/default.nix"), "{found}");
+    assert!(!found.nixpkgs.contains("security/default.nix"), "{found}");
     assert!(!ok(&report, "boot.kernelParams"));
 }
 
@@ -276,21 +249,12 @@ fn another_priority_fails() {
             None
         )]
     );
-    let found = problems(&report);
-    assert_eq!(
-        found[0].file,
-        "nix-modules/contract/nixos/modules/services/ttys/getty.nix"
+    let found = first_problem_in(
+        &report,
+        "nix-modules/contract/nixos/modules/services/ttys/getty.nix",
     );
-    assert!(
-        found[0].contract.starts_with("priority 1000: "),
-        "{}",
-        found[0]
-    );
-    assert!(
-        found[0].nixpkgs.starts_with("priority 100: "),
-        "{}",
-        found[0]
-    );
+    assert!(found.contract.starts_with("priority 1000: "), "{found}");
+    assert!(found.nixpkgs.starts_with("priority 100: "), "{found}");
     let text = report.to_string();
     assert!(
         text.contains("FAIL  services.getty.greetingLine (system context)"),
@@ -310,13 +274,12 @@ fn another_value_fails() {
             "documentation.enable"
         )
     );
-    let found = problems(&report);
-    assert_eq!(
-        found[0].file,
-        "nix-modules/contract/nixos/modules/misc/documentation.nix"
+    let found = first_problem_in(
+        &report,
+        "nix-modules/contract/nixos/modules/misc/documentation.nix",
     );
-    assert!(found[0].contract.contains("= true"), "{}", found[0]);
-    assert!(found[0].nixpkgs.contains("= false"), "{}", found[0]);
+    assert!(found.contract.contains("= true"), "{found}");
+    assert!(found.nixpkgs.contains("= false"), "{found}");
 }
 
 #[test]
@@ -333,10 +296,9 @@ fn an_unmodelled_sysctl_fails() {
             Some("net.core.bpf_jit_enable")
         )]
     );
-    let found = problems(&report);
-    assert_eq!(
-        found[0].file,
-        "nix-modules/contract/nixos/modules/config/sysctl.nix"
+    first_problem_in(
+        &report,
+        "nix-modules/contract/nixos/modules/config/sysctl.nix",
     );
     let text = report.to_string();
     assert!(
@@ -359,9 +321,9 @@ fn an_unmodelled_etc_entry_only_warns() {
             Some("os-release")
         )]
     );
-    assert_eq!(
-        problems(&report)[0].file,
-        "nix-modules/contract/nixos/modules/misc/version.nix"
+    first_problem_in(
+        &report,
+        "nix-modules/contract/nixos/modules/misc/version.nix",
     );
     assert!(ok(&report, "environment.etc"));
 }
@@ -379,9 +341,9 @@ fn an_option_missing_in_the_vm_fails() {
             None
         )]
     );
-    assert_eq!(
-        problems(&report)[0].file,
-        "nix-modules/contract/nixos/modules/virtualisation/qemu-vm.nix"
+    first_problem_in(
+        &report,
+        "nix-modules/contract/nixos/modules/virtualisation/qemu-vm.nix",
     );
 }
 

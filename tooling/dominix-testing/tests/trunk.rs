@@ -9,6 +9,27 @@ fn eval(id: &str, case: Case) -> Option<dominix_testing::dominix_eval::Outcome> 
     Some(try_eval(id, &case)?.unwrap_or_else(|e| panic!("{e}")))
 }
 
+/// The one assertion `case` fails; `None` when skipped.
+fn the_failed_assertion(id: &str, case: Case) -> Option<String> {
+    let outcome = eval(id, case)?;
+    let [message] = outcome.assertions.as_slice() else {
+        panic!(
+            "expected one failed assertion, got {:?}",
+            outcome.assertions
+        );
+    };
+    Some(message.clone())
+}
+
+/// The hardening branch with `settings` applied.
+fn with_hardening(settings: Value) -> Case {
+    Case {
+        features: vec!["hardening".into()],
+        ..Case::default()
+    }
+    .with_settings(settings)
+}
+
 /// A catalog entry for a branch that is not a crate, defined through settings.
 fn entry(requires: &[&str], conflicts: &[&str]) -> Value {
     json!({ "category": "services", "summary": "test branch", "requires": requires, "conflicts": conflicts })
@@ -63,14 +84,9 @@ fn the_vm_login_creates_a_wheel_user_and_logs_it_in() {
 #[test]
 fn a_missing_requirement_fails_an_assertion_naming_both_features() {
     let settings = json!({ "domi-nix": { "features": { "web": entry(&["status-api"], &[]) } } });
-    let Some(outcome) = eval("requires", Case::default().with_settings(settings)) else {
+    let Some(message) = the_failed_assertion("requires", Case::default().with_settings(settings))
+    else {
         return;
-    };
-    let [message] = outcome.assertions.as_slice() else {
-        panic!(
-            "expected one failed assertion, got {:?}",
-            outcome.assertions
-        );
     };
     assert!(
         message.contains("`web`") && message.contains("`status-api`"),
@@ -82,19 +98,8 @@ fn a_missing_requirement_fails_an_assertion_naming_both_features() {
 #[test]
 fn conflicting_branches_fail_an_assertion_naming_both() {
     let settings = json!({ "domi-nix": { "features": { "telnet": entry(&[], &["hardening"]) } } });
-    let case = Case {
-        features: vec!["hardening".into()],
-        ..Case::default()
-    }
-    .with_settings(settings);
-    let Some(outcome) = eval("conflicts", case) else {
+    let Some(message) = the_failed_assertion("conflicts", with_hardening(settings)) else {
         return;
-    };
-    let [message] = outcome.assertions.as_slice() else {
-        panic!(
-            "expected one failed assertion, got {:?}",
-            outcome.assertions
-        );
     };
     assert!(
         message.contains("`telnet`")
@@ -107,12 +112,7 @@ fn conflicting_branches_fail_an_assertion_naming_both() {
 #[test]
 fn a_satisfied_requirement_passes() {
     let settings = json!({ "domi-nix": { "features": { "web": entry(&["hardening"], &["nothing-attached"]) } } });
-    let case = Case {
-        features: vec!["hardening".into()],
-        ..Case::default()
-    }
-    .with_settings(settings);
-    let Some(outcome) = eval("satisfied", case) else {
+    let Some(outcome) = eval("satisfied", with_hardening(settings)) else {
         return;
     };
     assert!(outcome.assertions.is_empty(), "{:?}", outcome.assertions);

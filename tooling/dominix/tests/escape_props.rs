@@ -55,6 +55,7 @@
 
 use dominix::nix;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 use dominix::{
@@ -64,6 +65,7 @@ use dominix::{
 use dominix_nix::{NixCommand, NixError};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use nix::{attr_name, comment, string_literal};
@@ -123,9 +125,23 @@ fn check<S: Strategy>(
     }
 }
 
+/// [`check`] where `nix-instantiate` runs (else the SKIP line), the property
+/// given a scratch directory too.
+fn check_with_nix<S: Strategy>(
+    name: &str,
+    strategy: S,
+    property: impl Fn(&Path, S::Value) -> Result<(), TestCaseError>,
+) {
+    if !nix_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    check(name, strategy, |value| property(dir.path(), value));
+}
+
 /// `nix-instantiate --eval --strict --json <dir>/<file> <args>`, bounded in
 /// time, parsed.
-fn eval(dir: &std::path::Path, file: &str, text: &str, args: &[&str]) -> Result<Value, String> {
+fn eval(dir: &Path, file: &str, text: &str, args: &[&str]) -> Result<Value, String> {
     let path = dir.join(file);
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     let out = NixCommand::instantiate()
@@ -136,6 +152,11 @@ fn eval(dir: &std::path::Path, file: &str, text: &str, args: &[&str]) -> Result<
         .output()
         .map_err(|e| e.to_string())?;
     serde_json::from_str(&out.stdout).map_err(|e| format!("Nix answered no JSON ({e}): {out:?}"))
+}
+
+/// `value` as a `T`; otherwise a failed case.
+fn from_json<T: DeserializeOwned>(value: Value) -> Result<T, TestCaseError> {
+    serde_json::from_value(value).map_err(|e| TestCaseError::fail(e.to_string()))
 }
 
 /// What Nix reads back from a rendered `s`: `s` with each NUL replaced by
@@ -186,23 +207,17 @@ fn first_difference<T: PartialEq>(got: &[T], want: &[T]) -> Option<usize> {
 /// one list per Nix call.
 #[test]
 fn string_literals_read_back() {
-    if !nix_available() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    check(
+    check_with_nix(
         "string_literal",
         prop::collection::vec(hostile(), 1..=BATCH),
-        |strings| {
+        |dir, strings| {
             let literals: Vec<String> = strings.iter().map(|s| string_literal(s)).collect();
             for lit in &literals {
                 prop_assert!(!lit.contains(['\n', '\r']), "{lit:?} spans lines");
             }
             let text = format!("[\n{}\n]\n", literals.join("\n"));
-            let got: Vec<String> = serde_json::from_value(
-                eval(dir.path(), "strings.nix", &text, &[]).map_err(TestCaseError::fail)?,
-            )
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let got: Vec<String> =
+                from_json(eval(dir, "strings.nix", &text, &[]).map_err(TestCaseError::fail)?)?;
             let want: Vec<String> = strings.iter().map(|s| expected(s)).collect();
             if let Some(i) = first_difference(&got, &want) {
                 let input = strings.get(i).or(strings.last());
@@ -223,14 +238,10 @@ fn string_literals_read_back() {
 /// selects it; 256 distinct names per Nix call.
 #[test]
 fn attr_names_read_back() {
-    if !nix_available() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    check(
+    check_with_nix(
         "attr_name",
         prop::collection::vec(attr_like(), 1..=BATCH),
-        |names| {
+        |dir, names| {
             // Distinct as Nix sees them, else the set defines one twice.
             let mut seen = std::collections::BTreeSet::new();
             let names: Vec<String> = names
@@ -246,9 +257,8 @@ fn attr_names_read_back() {
                 text.push_str(&format!("    m.{}\n", attr_name(n)));
             }
             text.push_str("  ];\n}\n");
-            let got = eval(dir.path(), "attrs.nix", &text, &[]).map_err(TestCaseError::fail)?;
-            let set: BTreeMap<String, usize> = serde_json::from_value(got["set"].clone())
-                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let got = eval(dir, "attrs.nix", &text, &[]).map_err(TestCaseError::fail)?;
+            let set: BTreeMap<String, usize> = from_json(got["set"].clone())?;
             let want: BTreeMap<String, usize> = names
                 .iter()
                 .enumerate()
@@ -265,8 +275,7 @@ fn attr_names_read_back() {
                     wrong.map(|n| attr_name(n))
                 )));
             }
-            let selected: Vec<usize> = serde_json::from_value(got["selected"].clone())
-                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let selected: Vec<usize> = from_json(got["selected"].clone())?;
             prop_assert_eq!(selected, (0..names.len()).collect::<Vec<_>>());
             Ok(())
         },
@@ -278,14 +287,10 @@ fn attr_names_read_back() {
 /// and no comment's text became code).
 #[test]
 fn comments_cannot_end_early() {
-    if !nix_available() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    check(
+    check_with_nix(
         "comment",
         prop::collection::vec(hostile(), 1..=BATCH),
-        |texts| {
+        |dir, texts| {
             let mut text = String::from("[\n");
             for (i, t) in texts.iter().enumerate() {
                 let c = comment(t);
@@ -293,10 +298,8 @@ fn comments_cannot_end_early() {
                 text.push_str(&format!("# {c}\n{i}\n"));
             }
             text.push_str("]\n");
-            let got: Vec<usize> = serde_json::from_value(
-                eval(dir.path(), "comments.nix", &text, &[]).map_err(TestCaseError::fail)?,
-            )
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let got: Vec<usize> =
+                from_json(eval(dir, "comments.nix", &text, &[]).map_err(TestCaseError::fail)?)?;
             prop_assert_eq!(got, (0..texts.len()).collect::<Vec<_>>());
             Ok(())
         },
@@ -424,14 +427,10 @@ in
 /// the values would fail). 32 flakes per Nix call.
 #[test]
 fn trunk_flakes_read_back() {
-    if !nix_available() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    check(
+    check_with_nix(
         "trunk_flake",
         prop::collection::vec(trunk(), 1..=FLAKES),
-        |trunks| {
+        |dir, trunks| {
             let mut data = Vec::new();
             let mut want = Vec::new();
             for (i, t) in trunks.iter().enumerate() {
@@ -440,18 +439,18 @@ fn trunk_flakes_read_back() {
                 prop_assert_eq!(&args[2], &t.flake_ref, "passed verbatim, one argument");
                 prop_assert_eq!(&args[3], "--no-write-lock-file");
                 let input = args[1].clone();
-                let path = dir.path().join(format!("flake-{i}.nix"));
+                let path = dir.join(format!("flake-{i}.nix"));
                 std::fs::write(&path, t.render()).unwrap();
                 let names: Vec<String> = t.features.iter().map(|(n, _)| expected(n)).collect();
                 data.push(json!({ "input": input, "names": names }));
                 want.push(t.expected(&input));
             }
             std::fs::write(
-                dir.path().join("trunks.json"),
+                dir.join("trunks.json"),
                 serde_json::to_string(&data).unwrap(),
             )
             .unwrap();
-            let got = eval(dir.path(), "trunks.nix", TRUNKS_NIX, &[])
+            let got = eval(dir, "trunks.nix", TRUNKS_NIX, &[])
                 .map_err(|e| TestCaseError::fail(format!("{e}\nthe trunks: {:#?}", trunks)))?;
             let got = got.as_array().cloned().unwrap_or_default();
             if let Some(i) = first_difference(&got, &want) {
@@ -473,24 +472,18 @@ fn trunk_flakes_read_back() {
 /// operating system's strings end there; Rust refuses to spawn).
 #[test]
 fn argstr_values_read_back() {
-    if !nix_available() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
     let text = "{...} @ args: builtins.genList (i: args.${\"a\" + toString i}) (builtins.length (builtins.attrNames args))\n";
-    check(
+    check_with_nix(
         "--argstr",
         prop::collection::vec(hostile().prop_map(|s| s.replace('\0', "")), 1..=BATCH),
-        |values| {
+        |dir, values| {
             let mut args: Vec<String> = Vec::new();
             for (i, v) in values.iter().enumerate() {
                 args.extend(["--argstr".to_owned(), format!("a{i}"), v.clone()]);
             }
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let got: Vec<String> = serde_json::from_value(
-                eval(dir.path(), "argstr.nix", text, &args).map_err(TestCaseError::fail)?,
-            )
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let got: Vec<String> =
+                from_json(eval(dir, "argstr.nix", text, &args).map_err(TestCaseError::fail)?)?;
             if let Some(i) = first_difference(&got, &values) {
                 return Err(TestCaseError::fail(format!(
                     "--argstr a{i} {:?} read back as {:?}",
@@ -511,23 +504,19 @@ fn argstr_values_read_back() {
 /// (`[a-z][a-z0-9-]*`), a test's `settings` strings could.
 #[test]
 fn json_requests_read_back() {
-    if !nix_available() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
     let text = "builtins.fromJSON (builtins.readFile ./request.json)\n";
-    check(
+    check_with_nix(
         "fromJSON",
         prop::collection::vec(hostile().prop_map(|s| s.replace('\0', "")), 1..=BATCH),
-        |strings| {
+        |dir, strings| {
             let keys: serde_json::Map<String, Value> = strings
                 .iter()
                 .enumerate()
                 .map(|(i, s)| (s.clone(), json!(i)))
                 .collect();
             let request = json!({ "strings": strings, "keys": keys });
-            std::fs::write(dir.path().join("request.json"), request.to_string()).unwrap();
-            let got = eval(dir.path(), "request.nix", text, &[]).map_err(TestCaseError::fail)?;
+            std::fs::write(dir.join("request.json"), request.to_string()).unwrap();
+            let got = eval(dir, "request.nix", text, &[]).map_err(TestCaseError::fail)?;
             if got != request {
                 let wrong = strings
                     .iter()
