@@ -7,7 +7,10 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{assert_exit, checkout_copy, git, have_or_skip, stderr, stdout, xtask};
+use common::{
+    assert_exit, assert_stderr_has, checkout_copy, find_by, git, have_or_skip, stderr, stdout,
+    xtask,
+};
 
 /// A branch that requires hardening, so that hardening has a dependent.
 const GUARD_TOML: &str = r#"[package]
@@ -103,12 +106,7 @@ fn assert_selects(root: &Path, want: &[&str]) {
         .map(|v| v.as_str().unwrap())
         .collect();
     assert_eq!(selected, want);
-    let tier = report["tiers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "module-eval")
-        .unwrap();
+    let tier = find_by(&report["tiers"], "name", "module-eval");
     if tier["status"] == "skipped" {
         common::skip(&format!(
             "SKIP module-eval: --changed-since selection checked, evaluation not run — {}",
@@ -175,12 +173,8 @@ fn an_unknown_revision_is_a_usage_error_naming_it() {
         .output()
         .unwrap();
     assert_exit(&output, 2);
-    let err = stderr(&output);
-    assert!(
-        err.contains("--changed-since no-such-rev: no such commit"),
-        "{err}"
-    );
-    assert!(err.contains("Fix:"), "{err}");
+    assert_stderr_has(&output, "--changed-since no-such-rev: no such commit");
+    assert_stderr_has(&output, "Fix:");
 }
 
 #[test]
@@ -194,9 +188,8 @@ fn outside_a_git_work_tree_the_flag_fails_with_a_fix() {
         .output()
         .unwrap();
     assert_exit(&output, 1);
-    let err = stderr(&output);
-    assert!(err.contains("is not a git work tree"), "{err}");
-    assert!(err.contains("Fix:"), "{err}");
+    assert_stderr_has(&output, "is not a git work tree");
+    assert_stderr_has(&output, "Fix:");
 }
 
 #[test]
@@ -213,16 +206,7 @@ fn the_static_tiers_cover_the_selected_branches_and_the_changed_files() {
     let out = stdout(&output);
     assert_exit(&output, 1);
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let tier = |name: &str| {
-        report["tiers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == name)
-            .unwrap()
-            .clone()
-    };
-    let format = tier("format");
+    let format = find_by(&report["tiers"], "name", "format");
     let details = format["details"].to_string();
     assert!(
         details.contains("crates/ui/nixos.nix: not formatted"),
@@ -233,7 +217,7 @@ fn the_static_tiers_cover_the_selected_branches_and_the_changed_files() {
         "{details}"
     );
     // Only ui's files and the changed file were read, not hardening's or guard's.
-    let deadnix = tier("deadnix");
+    let deadnix = find_by(&report["tiers"], "name", "deadnix");
     let files: u64 = deadnix["summary"]
         .as_str()
         .unwrap()

@@ -9,7 +9,8 @@ mod common;
 
 use common::fake_nix::FakeNix;
 use common::{
-    assert_exit, assert_stderr_has, assert_stdout_has, features, read_json, stderr, stdout, utf8,
+    assert_exit, assert_stderr_has, assert_stdout_has, features, find_by, read_json, stderr,
+    stdout, utf8,
 };
 
 /// Nix 2.8's `show-config --json` shape, with the settings the probe reads.
@@ -110,10 +111,7 @@ fn without_kvm_every_cell_is_skipped_and_the_matrix_exits_0() {
         assert!(message.contains("kvm"), "{message}");
         assert!(message.contains("Fix:"), "{message}");
     }
-    let x86 = cells(&report)
-        .iter()
-        .find(|c| c["system"] == "x86_64-linux")
-        .unwrap();
+    let x86 = find_by(&report["cells"], "system", "x86_64-linux");
     assert!(
         x86["message"]
             .as_str()

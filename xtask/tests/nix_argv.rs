@@ -9,8 +9,8 @@ use std::process::Output;
 
 use common::fake_nix::FakeNix;
 use common::{
-    assert_exit, assert_stderr_has, assert_stdout_has, features, flake_imports, flake_setting,
-    read_json, root, stderr, stdout, utf8,
+    assert_exit, assert_stderr_has, assert_stdout_has, features, find_by, flake_imports,
+    flake_setting, read_json, root, stderr, stdout, utf8,
 };
 
 fn build_argv(installable: &str, dry_run: bool) -> Vec<String> {
@@ -321,15 +321,7 @@ fn matrix_reports_a_failed_cell_and_exits_1() {
         (Some(1), Some(1)),
         "{report}"
     );
-    let status = |feature: &str| {
-        report["cells"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["feature"] == feature)
-            .unwrap()["status"]
-            .clone()
-    };
+    let status = |feature: &str| find_by(&report["cells"], "feature", feature)["status"].clone();
     assert_eq!(status("hardening"), "failed");
     assert_eq!(status("ui"), "passed");
 

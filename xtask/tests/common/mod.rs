@@ -116,6 +116,16 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The element of the JSON array `items` whose `key` is `value`.
+pub fn find_by<'a>(items: &'a serde_json::Value, key: &str, value: &str) -> &'a serde_json::Value {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item[key] == value)
+        .unwrap_or_else(|| panic!("no {key} = {value:?} in {items}"))
+}
+
 /// `path` as a `&str` (the tests only use UTF-8 temporary paths).
 pub fn utf8(path: &Path) -> &str {
     path.to_str().unwrap()
