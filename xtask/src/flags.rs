@@ -234,18 +234,18 @@ pub struct Matrix {
 #[derive(Debug, Args)]
 pub struct Bench {
     /// Catalog sizes: synthetic branches added to this checkout's, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = [10, 100, 1000])]
+    #[arg(long, value_delimiter = ',', default_values_t = [10, 100, 1000], value_parser = at_least_one)]
     pub sizes: Vec<usize>,
     /// Timed runs of each measurement.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = at_least_one)]
     pub runs: usize,
-    /// Seconds one measurement of one size may take: after the first run, fewer runs
-    /// are made when `runs` of them would exceed it (the report says how many ran).
-    #[arg(long, default_value_t = 120)]
-    pub budget: u64,
+    /// How long one measurement of one size may take (90, 15m, 2h): after the first
+    /// run, fewer runs are made when `runs` of them would exceed it (each cell says how many ran).
+    #[arg(long, default_value = "120", value_parser = parse_duration)]
+    pub budget: Duration,
     /// One Nix process per branch for at most this many branches of a size; beyond,
     /// an evenly spread sample is timed and scaled to the whole catalog (the report says so).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = at_least_one)]
     pub per_process_sample: usize,
     /// Write the results into BENCHMARKS.md (its generated section) and docs/bench.svg.
     #[arg(long)]
@@ -253,6 +253,14 @@ pub struct Bench {
     /// Keep the generated catalogs (their directories are printed).
     #[arg(long)]
     pub keep: bool,
+}
+
+/// A count of at least one.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{text}` is not a count of at least 1")),
+    }
 }
 
 #[derive(Debug, Args)]
