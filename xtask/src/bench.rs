@@ -947,7 +947,7 @@ impl Report {
     fn targets(&self) -> Vec<Vec<String>> {
         let verdict = |missed_by: f64| match missed_by <= 1.0 {
             true => "met".to_owned(),
-            false => format!("**missed** by {missed_by:.1}×"),
+            false => format!("**missed** by {missed_by:.2}×"),
         };
         // The size nearest the one a target names (so a small run has them all).
         let near = |n: usize| self.results.iter().min_by_key(|r| r.synthetic.abs_diff(n));
