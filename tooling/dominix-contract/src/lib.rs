@@ -167,11 +167,7 @@ impl Context {
 
 impl fmt::Display for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Context::System => "system context",
-            Context::Vm => "vm context",
-            Context::Test => "test context",
-        })
+        write!(f, "{} context", self.key())
     }
 }
 
@@ -455,10 +451,7 @@ fn short(value: &Value) -> String {
 }
 
 fn priority_text(priority: Option<i64>) -> String {
-    match priority {
-        Some(p) => p.to_string(),
-        None => "(none)".to_owned(),
-    }
+    priority.map_or_else(|| "(none)".to_owned(), |p| p.to_string())
 }
 
 /// The winning definitions in a finding: `priority P: file = value; …`.
@@ -573,6 +566,13 @@ impl Subject<'_> {
         findings: &mut Vec<Finding>,
     ) {
         let with_values = !merging;
+        let named = self.named();
+        let sides = || {
+            [
+                winners_text(wanted, with_values),
+                winners_text(found, with_values),
+            ]
+        };
         if wanted.priority != found.priority {
             // Name the file whose definition decides the priority.
             let deciding = found
@@ -591,13 +591,9 @@ impl Subject<'_> {
                     priority_text(wanted.priority)
                 ),
                 self.file_for(deciding),
-                [
-                    winners_text(wanted, with_values),
-                    winners_text(found, with_values),
-                ],
+                sides(),
                 format!(
-                    "make the contract's definition of {} in {} like nixpkgs' ({})",
-                    self.named(),
+                    "make the contract's definition of {named} in {} like nixpkgs' ({})",
                     self.file_for(deciding),
                     priority_form(found.priority)
                 ),
@@ -617,29 +613,23 @@ impl Subject<'_> {
         let contract_files = files(&contract_defs);
         let nixpkgs_files = files(&nixpkgs_defs);
         let declared = self.declared_file;
+        let target_of = |file: &Option<String>| match file {
+            Some(f) => self.file_for(f),
+            None => declared.to_owned(),
+        };
 
         for file in &contract_files {
-            let target = match file {
-                Some(f) => self.file_for(f),
-                None => declared.to_owned(),
-            };
+            let (target, shown) = (target_of(file), shown_file(file));
             if !nixpkgs_files.contains(file) {
                 findings.push(self.finding(
                     Severity::Failure,
                     Kind::DefinitionMissing,
                     format!(
-                        "the contract defines it in {}, nixpkgs does not (among the winning definitions)",
-                        shown_file(file)
+                        "the contract defines it in {shown}, nixpkgs does not (among the winning definitions)"
                     ),
                     target.clone(),
-                    [
-                        winners_text(wanted, with_values),
-                        winners_text(found, with_values),
-                    ],
-                    format!(
-                        "remove or change the definition of {} in {target} to match nixpkgs",
-                        self.named()
-                    ),
+                    sides(),
+                    format!("remove or change the definition of {named} in {target} to match nixpkgs"),
                 ));
             } else if with_values {
                 let values = |defs: &[(Option<String>, String)]| -> Vec<String> {
@@ -652,44 +642,34 @@ impl Subject<'_> {
                     findings.push(self.finding(
                         Severity::Failure,
                         Kind::ValueMismatch,
-                        format!("{} defines another value in nixpkgs", shown_file(file)),
+                        format!("{shown} defines another value in nixpkgs"),
                         target.clone(),
-                        [winners_text(wanted, true), winners_text(found, true)],
-                        format!(
-                            "change the value of {} in {target} to nixpkgs' value",
-                            self.named()
-                        ),
+                        sides(),
+                        format!("change the value of {named} in {target} to nixpkgs' value"),
                     ));
                 }
             }
         }
         for file in nixpkgs_files.difference(&contract_files) {
-            let target = match file {
-                Some(f) => self.file_for(f),
-                None => declared.to_owned(),
-            };
-            let severity = if merging {
-                Severity::Warning
-            } else {
-                Severity::Failure
-            };
-            let what = if merging {
-                format!(
-                    "nixpkgs also defines it in {}, which the contract does not model (it merges, so it cannot change which definitions win)",
-                    shown_file(file)
+            let (target, shown) = (target_of(file), shown_file(file));
+            let (severity, what) = if merging {
+                (
+                    Severity::Warning,
+                    format!(
+                        "nixpkgs also defines it in {shown}, which the contract does not model (it merges, so it cannot change which definitions win)"
+                    ),
                 )
             } else {
-                format!(
-                    "nixpkgs defines it in {}, which the contract does not model",
-                    shown_file(file)
+                (
+                    Severity::Failure,
+                    format!("nixpkgs defines it in {shown}, which the contract does not model"),
                 )
             };
             let fix = if target.as_str() == declared || !target.starts_with(CONTRACT_DIR) {
-                format!("model nixpkgs' definition of {} in {target}", self.named())
+                format!("model nixpkgs' definition of {named} in {target}")
             } else {
                 format!(
-                    "model nixpkgs' definition of {} in {target} (create it, mirroring nixpkgs' file, and list it in {MODULE_LIST_FILE} if it is new)",
-                    self.named()
+                    "model nixpkgs' definition of {named} in {target} (create it, mirroring nixpkgs' file, and list it in {MODULE_LIST_FILE} if it is new)"
                 )
             };
             findings.push(self.finding(
@@ -697,10 +677,7 @@ impl Subject<'_> {
                 Kind::UnmodelledDefinition,
                 what,
                 target,
-                [
-                    winners_text(wanted, with_values),
-                    winners_text(found, with_values),
-                ],
+                sides(),
                 fix,
             ));
         }
@@ -788,48 +765,41 @@ fn compare_keys(
     let empty = BTreeMap::new();
     let model_keys = model.keys.as_ref().unwrap_or(&empty);
     let real_keys = real.keys.as_ref().unwrap_or(&empty);
+    // The contract file of an attribute: where its first winning definition is.
+    let file_of = |winners: &Winners| match winners.definitions.first() {
+        Some(d) => subject.file_for(&d.file),
+        None => subject.declared_file.to_owned(),
+    };
     for (key, wanted) in model_keys {
-        let keyed_subject = Subject {
+        let subject = Subject {
             key: Some(key),
             ..*subject
         };
         match real_keys.get(key) {
-            Some(found) => keyed_subject.compare_winners(wanted, found, false, findings),
+            Some(found) => subject.compare_winners(wanted, found, false, findings),
             None => {
-                let file = wanted
-                    .definitions
-                    .first()
-                    .map(|d| subject.file_for(&d.file))
-                    .unwrap_or_else(|| subject.declared_file.to_owned());
-                findings.push(keyed_subject.finding(
+                let file = file_of(wanted);
+                findings.push(subject.finding(
                     Severity::Failure,
                     Kind::DefinitionMissing,
                     "the contract defines this attribute, nixpkgs does not".to_owned(),
                     file.clone(),
                     [winners_text(wanted, true), "not defined".to_owned()],
-                    format!(
-                        "remove the definition of {} from {file}",
-                        keyed_subject.named()
-                    ),
+                    format!("remove the definition of {} from {file}", subject.named()),
                 ));
             }
         }
     }
-    for (key, found) in real_keys {
-        if model_keys.contains_key(key) {
-            continue;
-        }
-        let keyed_subject = Subject {
+    for (key, found) in real_keys
+        .iter()
+        .filter(|(key, _)| !model_keys.contains_key(*key))
+    {
+        let subject = Subject {
             key: Some(key),
             ..*subject
         };
-        let file = found
-            .definitions
-            .first()
-            .map(|d| subject.file_for(&d.file))
-            .unwrap_or_else(|| subject.declared_file.to_owned());
-        let complete = keyed == "complete";
-        let (severity, what) = if complete {
+        let file = file_of(found);
+        let (severity, what) = if keyed == "complete" {
             (
                 Severity::Failure,
                 "nixpkgs defines this attribute; the contract models every attribute of this option (keyed = \"complete\") but not this one".to_owned(),
@@ -840,7 +810,7 @@ fn compare_keys(
                 "nixpkgs defines this attribute, the contract does not model it (keyed = \"partial\")".to_owned(),
             )
         };
-        findings.push(keyed_subject.finding(
+        findings.push(subject.finding(
             severity,
             Kind::UnmodelledKey,
             what,
@@ -848,7 +818,7 @@ fn compare_keys(
             ["not defined".to_owned(), winners_text(found, true)],
             format!(
                 "define {} in {file} as nixpkgs does ({})",
-                keyed_subject.named(),
+                subject.named(),
                 priority_form(found.priority)
             ),
         ));
@@ -878,26 +848,6 @@ pub fn compare(contract: &Value, real: &Value) -> Result<Report, ContractError> 
                 file: declared_file,
             });
         };
-        let mut found_here = Vec::new();
-        let Some(found) = real.options.get(option).filter(|found| found.exists()) else {
-            findings.push(Finding {
-                severity: Severity::Failure,
-                kind: Kind::Missing,
-                subject: option.clone(),
-                context: None,
-                key: None,
-                what: "nixpkgs does not declare this option".to_owned(),
-                file: declared_file.clone(),
-                contract: format!("declared in {}", contract_declared.join(", ")),
-                nixpkgs: "not declared".to_owned(),
-                fix: format!(
-                    "find where nixpkgs renamed or removed `{option}` (its release notes, or `mkRenamedOptionModule`/`mkRemovedOptionModule`); \
-                     update its declaration in {declared_file} and every domi-nix module that uses it, then run `{VERIFY_COMMAND}`"
-                ),
-            });
-            continue;
-        };
-
         let declaration = |severity, kind, what: String, contract, nixpkgs, fix: String| Finding {
             severity,
             kind,
@@ -909,6 +859,21 @@ pub fn compare(contract: &Value, real: &Value) -> Result<Report, ContractError> 
             contract,
             nixpkgs,
             fix: format!("{fix}, then run `{VERIFY_COMMAND}`"),
+        };
+        let mut found_here = Vec::new();
+        let Some(found) = real.options.get(option).filter(|found| found.exists()) else {
+            findings.push(declaration(
+                Severity::Failure,
+                Kind::Missing,
+                "nixpkgs does not declare this option".to_owned(),
+                format!("declared in {}", contract_declared.join(", ")),
+                "not declared".to_owned(),
+                format!(
+                    "find where nixpkgs renamed or removed `{option}` (its release notes, or `mkRenamedOptionModule`/`mkRemovedOptionModule`); \
+                     update its declaration in {declared_file} and every domi-nix module that uses it"
+                ),
+            ));
+            continue;
         };
 
         let found_type = found
