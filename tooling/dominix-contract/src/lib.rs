@@ -529,15 +529,13 @@ impl Subject<'_> {
     ) -> Finding {
         Finding {
             severity,
-            kind,
-            subject: self.option.to_owned(),
             context: Some(self.context),
             key: self.key.map(str::to_owned),
             what,
-            file,
             contract,
             nixpkgs,
             fix: format!("{fix}, then run `{VERIFY_COMMAND}`"),
+            ..Finding::ok(kind, self.option.to_owned(), file)
         }
     }
 
@@ -629,7 +627,9 @@ impl Subject<'_> {
                     ),
                     target.clone(),
                     sides(),
-                    format!("remove or change the definition of {named} in {target} to match nixpkgs"),
+                    format!(
+                        "remove or change the definition of {named} in {target} to match nixpkgs"
+                    ),
                 ));
             } else if with_values {
                 let values = |defs: &[(Option<String>, String)]| -> Vec<String> {
@@ -735,14 +735,13 @@ fn compare_context(
                 subject.option
             ),
         )),
-        (Some(model), Some(real)) => {
-            let type_name = wanted.type_name.as_deref().unwrap_or("");
-            let merging = MERGING_TYPES.contains(&type_name);
-            match wanted.keyed.as_deref() {
-                Some(keyed) => compare_keys(subject, keyed, model, real, findings),
-                None => subject.compare_winners(&model.winners, &real.winners, merging, findings),
+        (Some(model), Some(real)) => match wanted.keyed.as_deref() {
+            Some(keyed) => compare_keys(subject, keyed, model, real, findings),
+            None => {
+                let merging = MERGING_TYPES.contains(&wanted.type_name.as_deref().unwrap_or(""));
+                subject.compare_winners(&model.winners, &real.winners, merging, findings)
             }
-        }
+        },
     }
 }
 
@@ -848,17 +847,15 @@ pub fn compare(contract: &Value, real: &Value) -> Result<Report, ContractError> 
                 file: declared_file,
             });
         };
-        let declaration = |severity, kind, what: String, contract, nixpkgs, fix: String| Finding {
+        let ok = Finding::ok(Kind::Ok, option.clone(), declared_file.clone());
+        let declaration = |severity, kind, what, contract, nixpkgs, fix: String| Finding {
             severity,
             kind,
-            subject: option.clone(),
-            context: None,
-            key: None,
             what,
-            file: declared_file.clone(),
             contract,
             nixpkgs,
             fix: format!("{fix}, then run `{VERIFY_COMMAND}`"),
+            ..ok.clone()
         };
         let mut found_here = Vec::new();
         let Some(found) = real.options.get(option).filter(|found| found.exists()) else {
@@ -894,47 +891,42 @@ pub fn compare(contract: &Value, real: &Value) -> Result<Report, ContractError> 
                 ),
             ));
         } else {
+            let reported =
+                |sub: &Option<String>| sub.clone().unwrap_or("(no type reported)".into());
             for (sub_option, wanted_sub) in &wanted.sub_options {
-                let wanted_sub = wanted_sub.as_deref().unwrap_or("(no type reported)");
-                match found.sub_options.get(sub_option) {
+                let wanted_sub = reported(wanted_sub);
+                match found.sub_options.get(sub_option).map(reported) {
                     None => found_here.push(declaration(
                         Severity::Failure,
                         Kind::SubOptionMissing,
                         format!("nixpkgs has no sub-option `{sub_option}`"),
-                        wanted_sub.to_owned(),
+                        wanted_sub,
                         "no such sub-option".to_owned(),
                         format!(
                             "remove or rename the sub-option `{sub_option}` of `{option}` in {declared_file} (and in the modules that set it)"
                         ),
                     )),
-                    Some(found_sub) => {
-                        let found_sub = found_sub.as_deref().unwrap_or("(no type reported)");
-                        if found_sub != wanted_sub {
-                            found_here.push(declaration(
-                                Severity::Failure,
-                                Kind::SubOptionTypeMismatch,
-                                format!("sub-option `{sub_option}` has another type in nixpkgs"),
-                                wanted_sub.to_owned(),
-                                found_sub.to_owned(),
-                                format!(
-                                    "change the type of the sub-option `{sub_option}` of `{option}` in {declared_file} to the one nixpkgs declares"
-                                ),
-                            ));
-                        }
-                    }
+                    Some(found_sub) if found_sub != wanted_sub => found_here.push(declaration(
+                        Severity::Failure,
+                        Kind::SubOptionTypeMismatch,
+                        format!("sub-option `{sub_option}` has another type in nixpkgs"),
+                        wanted_sub,
+                        found_sub,
+                        format!(
+                            "change the type of the sub-option `{sub_option}` of `{option}` in {declared_file} to the one nixpkgs declares"
+                        ),
+                    )),
+                    Some(_) => {}
                 }
             }
         }
 
         let nixpkgs_declared = found.declared_in_files();
         if let Some(first) = contract_declared.first()
-            && !nixpkgs_declared.is_empty()
+            && let Some(theirs) = nixpkgs_declared.first()
             && !nixpkgs_declared.contains(first)
         {
-            let target = nixpkgs_declared
-                .first()
-                .map(|f| contract_file(f))
-                .unwrap_or_default();
+            let target = contract_file(theirs);
             found_here.push(declaration(
                 Severity::Warning,
                 Kind::DeclaredElsewhere,
@@ -960,30 +952,31 @@ pub fn compare(contract: &Value, real: &Value) -> Result<Report, ContractError> 
         }
 
         if found_here.iter().all(|x| x.severity != Severity::Failure) {
-            findings.push(Finding::ok(Kind::Ok, option.clone(), declared_file.clone()));
+            findings.push(ok);
         }
         findings.extend(found_here);
     }
 
     for attr in contract.pkgs.keys() {
-        let exists = real.pkgs.get(attr).is_some_and(|found| found.exists);
-        findings.push(if exists {
-            Finding::ok(Kind::PackageOk, format!("pkgs.{attr}"), PKGS_FILE.to_owned())
+        let ok = Finding::ok(
+            Kind::PackageOk,
+            format!("pkgs.{attr}"),
+            PKGS_FILE.to_owned(),
+        );
+        findings.push(if real.pkgs.get(attr).is_some_and(|found| found.exists) {
+            ok
         } else {
             Finding {
                 severity: Severity::Failure,
                 kind: Kind::PackageMissing,
-                subject: format!("pkgs.{attr}"),
-                context: None,
-                key: None,
                 what: "nixpkgs has no such attribute".to_owned(),
-                file: PKGS_FILE.to_owned(),
                 contract: format!("a stub for `pkgs.{attr}`"),
                 nixpkgs: "no such attribute".to_owned(),
                 fix: format!(
                     "find what replaced `pkgs.{attr}` in nixpkgs; update the stub and `_contract.paths` in {PKGS_FILE} \
                      and the modules that use it, then run `{VERIFY_COMMAND}`"
                 ),
+                ..ok
             }
         });
     }
