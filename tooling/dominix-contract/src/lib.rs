@@ -442,11 +442,9 @@ fn shown(description: &str, name: Option<&str>, other_description: &str) -> Stri
 fn short(value: &Value) -> String {
     const MAX: usize = 160;
     let text = value.to_string();
-    if text.chars().count() <= MAX {
-        text
-    } else {
-        let cut: String = text.chars().take(MAX).collect();
-        format!("{cut}…")
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
 }
 
@@ -491,15 +489,10 @@ fn normalized(winners: &Winners, declared_in: &[String]) -> Vec<(Option<String>,
         .definitions
         .iter()
         .map(|d| {
-            let file = if winners.priority == Some(DEFAULT_PRIORITY)
-                && declared_in.iter().any(|f| f == &d.file)
-            {
-                None
-            } else {
-                Some(d.file.clone())
-            };
+            let default =
+                winners.priority == Some(DEFAULT_PRIORITY) && declared_in.contains(&d.file);
             let value = d.value.as_ref().map(Value::to_string).unwrap_or_default();
-            (file, value)
+            ((!default).then(|| d.file.clone()), value)
         })
         .collect();
     out.sort();
@@ -573,13 +566,8 @@ impl Subject<'_> {
         };
         if wanted.priority != found.priority {
             // Name the file whose definition decides the priority.
-            let deciding = found
-                .definitions
-                .iter()
-                .chain(&wanted.definitions)
-                .map(|d| d.file.as_str())
-                .next()
-                .unwrap_or("");
+            let deciding = found.definitions.first().or(wanted.definitions.first());
+            let file = self.file_for(deciding.map_or("", |d| d.file.as_str()));
             findings.push(self.finding(
                 Severity::Failure,
                 Kind::PriorityMismatch,
@@ -588,11 +576,10 @@ impl Subject<'_> {
                     priority_text(found.priority),
                     priority_text(wanted.priority)
                 ),
-                self.file_for(deciding),
+                file.clone(),
                 sides(),
                 format!(
-                    "make the contract's definition of {named} in {} like nixpkgs' ({})",
-                    self.file_for(deciding),
+                    "make the contract's definition of {named} in {file} like nixpkgs' ({})",
                     priority_form(found.priority)
                 ),
             ));
