@@ -14,12 +14,11 @@ mod nix;
 pub mod skip;
 
 use std::collections::BTreeMap;
-
 use std::time::Duration;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub use dominix_nix::NixError;
 pub use lock::{Lock, LockError, LockedInput};
@@ -219,7 +218,7 @@ pub enum EvalError {
          PATH is Nix's own (`nix-instantiate --version`); if it is, report this with the case named"
     )]
     Output { case: String, message: String },
-    #[error("{}", nix::render_assertions(.case, .features, .messages))]
+    #[error("module evaluation of `{case}` failed NixOS assertions (features: {}):\n  - {}", nix::list(.features), .messages.join("\n  - "))]
     Assertions {
         case: String,
         features: Vec<String>,
@@ -249,14 +248,20 @@ pub struct NixFailure {
 
 impl std::fmt::Display for NixFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&nix::render_failure(
-            &self.case,
-            &self.features,
-            self.file.as_deref(),
-            self.option.as_deref(),
-            &self.message,
-            &self.hint,
-        ))
+        let features = nix::list(&self.features);
+        write!(
+            f,
+            "module evaluation of `{}` failed (features: {features})",
+            self.case
+        )?;
+        if let Some(file) = &self.file {
+            write!(f, "\n  file:   {file}")?;
+        }
+        if let Some(option) = &self.option {
+            write!(f, "\n  option: {option}")?;
+        }
+        let message = self.message.replace('\n', "\n          ");
+        write!(f, "\n  nix:    {message}\n  fix:    {}", self.hint)
     }
 }
 
@@ -280,34 +285,28 @@ impl Evaluator {
         }
     }
 
-    pub fn root(&self) -> &Utf8Path {
-        &self.root
-    }
-
     /// Checks that flake.lock is sound, Nix is installed and the pinned
     /// inputs are in the store. The lock comes first: a broken lock is a
     /// failure whether or not Nix is there.
     pub fn preflight(&self) -> Result<(), Unavailable> {
-        let lock = Lock::read(&self.root.join("flake.lock"))
-            .map_err(|e| Unavailable::Lock(e.to_string()))?;
-        for name in EVAL_INPUTS {
-            lock.input(name)
-                .map_err(|e| Unavailable::Lock(e.to_string()))?;
-        }
+        let lock_error = |e: LockError| Unavailable::Lock(e.to_string());
+        let lock = Lock::read(&self.root.join("flake.lock")).map_err(lock_error)?;
+        let inputs = EVAL_INPUTS
+            .iter()
+            .map(|name| lock.input(name))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(lock_error)?;
         match dominix_nix::available() {
             Ok(_) => {}
             Err(NixError::NotFound { .. }) => return Err(Unavailable::NoNix),
             Err(error) => return Err(Unavailable::Broken(error.to_string())),
         }
-        for name in EVAL_INPUTS {
-            let input = lock
-                .input(name)
-                .map_err(|e| Unavailable::Lock(e.to_string()))?;
+        for input in inputs {
             let seeded = nix::has_source(&input.nar_hash, self.timeout)
                 .map_err(|e| Unavailable::Broken(e.to_string()))?;
             if !seeded {
                 return Err(Unavailable::NotSeeded {
-                    input: (*name).to_owned(),
+                    input: input.name.clone(),
                     rev: input.short_rev(),
                     url: input.url(),
                 });
@@ -318,8 +317,7 @@ impl Evaluator {
 
     /// Evaluates one case in its own Nix process; errors carry Nix's message.
     pub fn eval(&self, id: &str, case: &Case) -> Result<Outcome, EvalError> {
-        let mut cases = BTreeMap::new();
-        cases.insert(id.to_owned(), case.clone());
+        let cases = BTreeMap::from([(id.to_owned(), case.clone())]);
         let mut answers = self.run("single", &cases, false).map_err(|error| {
             nix::failure(id, case, error, &self.root, || {
                 self.run("single", &cases, true)
@@ -327,10 +325,9 @@ impl Evaluator {
                     .and_then(|e| e.stderr().map(str::to_owned))
             })
         })?;
-        let answer = answers.remove(id).ok_or_else(|| EvalError::Output {
-            case: id.to_owned(),
-            message: "the case is missing from the answer".into(),
-        })?;
+        let answer = answers
+            .remove(id)
+            .ok_or_else(|| EvalError::output(id, "the case is missing from the answer"))?;
         parse_outcome(id, answer)
     }
 
@@ -348,10 +345,8 @@ impl Evaluator {
                     .as_ref()
                     .and_then(|a| a.get(id))
                     .filter(|a| a["ok"] == Value::Bool(true));
-                let result = match ok {
-                    Some(answer) => parse_outcome(id, answer.clone()),
-                    None => self.eval(id, case),
-                };
+                let result =
+                    ok.map_or_else(|| self.eval(id, case), |a| parse_outcome(id, a.clone()));
                 (id.clone(), result)
             })
             .collect()
@@ -359,15 +354,12 @@ impl Evaluator {
 
     /// Every branch's NixOS VM test (`vm-test.nix`): its nodes and script.
     pub fn vm_tests(&self) -> Result<BTreeMap<String, VmTest>, EvalError> {
-        self.request("vm-tests", serde_json::json!({ "mode": "tests" }))
+        self.request("vm-tests", json!({ "mode": "tests" }))
     }
 
     /// The contract's own description (`describe` in nix-modules/contract), for `contract verify`.
     pub fn describe_contract(&self) -> Result<Value, EvalError> {
-        self.request(
-            "contract",
-            serde_json::json!({ "mode": "describe-contract" }),
-        )
+        self.request("contract", json!({ "mode": "describe-contract" }))
     }
 
     /// One request to nix-modules/eval that is not a batch of cases.
@@ -378,10 +370,7 @@ impl Evaluator {
     ) -> Result<T, EvalError> {
         let stdout = nix::eval_request(&self.root, &request, false, self.timeout)
             .map_err(|e| nix::failure(what, &Case::default(), e, &self.root, || None))?;
-        serde_json::from_str(&stdout).map_err(|e| EvalError::Output {
-            case: what.into(),
-            message: e.to_string(),
-        })
+        serde_json::from_str(&stdout).map_err(|e| EvalError::output(what, e))
     }
 
     /// Evaluates `file` called with `--arg`-style string arguments; its
@@ -398,10 +387,7 @@ impl Evaluator {
             .collect();
         let stdout = nix::eval_file(file, args, &allowed, false, self.timeout)
             .map_err(|e| nix::failure(file.as_str(), &Case::default(), e, &self.root, || None))?;
-        serde_json::from_str(&stdout).map_err(|e| EvalError::Output {
-            case: file.to_string(),
-            message: e.to_string(),
-        })
+        serde_json::from_str(&stdout).map_err(|e| EvalError::output(file.as_str(), e))
     }
 
     fn run(
@@ -410,7 +396,7 @@ impl Evaluator {
         cases: &BTreeMap<String, Case>,
         show_trace: bool,
     ) -> Result<BTreeMap<String, Value>, NixError> {
-        let request = serde_json::json!({ "mode": mode, "cases": cases });
+        let request = json!({ "mode": mode, "cases": cases });
         let entry = self.root.join("nix-modules/eval");
         let stdout = nix::eval_request(&self.root, &request, show_trace, self.timeout)?;
         serde_json::from_str(&stdout).map_err(|e| NixError::Failed {
@@ -422,10 +408,16 @@ impl Evaluator {
 }
 
 fn parse_outcome(id: &str, answer: Value) -> Result<Outcome, EvalError> {
-    serde_json::from_value(answer).map_err(|e| EvalError::Output {
-        case: id.to_owned(),
-        message: e.to_string(),
-    })
+    serde_json::from_value(answer).map_err(|e| EvalError::output(id, e))
+}
+
+impl EvalError {
+    fn output(case: &str, message: impl ToString) -> Self {
+        EvalError::Output {
+            case: case.to_owned(),
+            message: message.to_string(),
+        }
+    }
 }
 
 impl Outcome {

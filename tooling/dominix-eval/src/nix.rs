@@ -33,15 +33,16 @@ pub(crate) fn eval_file(
     let argv = args
         .iter()
         .flat_map(|(name, value)| ["--argstr", name, value]);
-    let mut allow: Vec<String> = Vec::new();
+    let mut allow = Vec::new();
     for (i, path) in allowed.iter().enumerate() {
-        allow.push("-I".into());
-        allow.push(format!("dominix-allowed-{i}={path}"));
+        allow.extend(["-I".to_owned(), format!("dominix-allowed-{i}={path}")]);
         if let Ok(canonical) = path.canonicalize_utf8()
             && canonical != *path
         {
-            allow.push("-I".into());
-            allow.push(format!("dominix-allowed-{i}-canonical={canonical}"));
+            allow.extend([
+                "-I".to_owned(),
+                format!("dominix-allowed-{i}-canonical={canonical}"),
+            ]);
         }
     }
     let trace = show_trace.then_some("--show-trace");
@@ -75,18 +76,18 @@ pub(crate) fn eval_request(
     timeout: Option<Duration>,
 ) -> Result<String, NixError> {
     let entry = root.join("nix-modules/eval");
-    let spawn = |e: std::io::Error| NixError::Spawn {
+    let spawn = |error| NixError::Spawn {
         command: format!("nix-instantiate --eval {entry}"),
-        error: format!("cannot write the request to a temporary file: {e}"),
+        error,
     };
-    let file = tempfile::NamedTempFile::new().map_err(spawn)?;
-    std::fs::write(file.path(), request.to_string()).map_err(spawn)?;
-    let path = Utf8Path::from_path(file.path()).ok_or_else(|| NixError::Spawn {
-        command: format!("nix-instantiate --eval {entry}"),
-        error: format!(
+    let write_error = |e| spawn(format!("cannot write the request to a temporary file: {e}"));
+    let file = tempfile::NamedTempFile::new().map_err(write_error)?;
+    std::fs::write(file.path(), request.to_string()).map_err(write_error)?;
+    let path = Utf8Path::from_path(file.path()).ok_or_else(|| {
+        spawn(format!(
             "the temporary file {} has a path that is not UTF-8; set TMPDIR to a UTF-8 path",
             file.path().display()
-        ),
+        ))
     })?;
     eval_file(
         &entry,
@@ -175,6 +176,17 @@ enum Kind {
 /// Where the contract's model of nixpkgs lives; below it, paths are nixpkgs'.
 const CONTRACT_DIR: &str = "nix-modules/contract/";
 
+/// The kind of an error: the first whose phrases all occur in the message.
+const KINDS: [(&[&str], Kind); 7] = [
+    (&["does not exist", "The option"], Kind::UndeclaredOption),
+    (&["is not of type"], Kind::WrongType),
+    (&["conflicting definition values"], Kind::Conflict),
+    (&["infinite recursion"], Kind::InfiniteRecursion),
+    (&["syntax error"], Kind::Syntax),
+    (&["is forbidden in restricted mode"], Kind::Restricted),
+    (&["was not found in the Nix search path"], Kind::Restricted),
+];
+
 /// Lines of Nix's error kept at most.
 const MAX_LINES: usize = 24;
 
@@ -187,12 +199,7 @@ impl Finding {
             .lines()
             .filter(|l| !l.contains("--show-trace") && !l.trim().is_empty())
             .collect();
-        let mut message = relevant
-            .iter()
-            .take(MAX_LINES)
-            .copied()
-            .collect::<Vec<_>>()
-            .join("\n");
+        let mut message = relevant[..relevant.len().min(MAX_LINES)].join("\n");
         if relevant.len() > MAX_LINES {
             message.push_str(&format!(
                 "\n… ({} more lines not shown)",
@@ -201,23 +208,10 @@ impl Finding {
         }
         let message = message.replace(&root_prefix, "");
 
-        let kind = if message.contains("does not exist") && message.contains("The option") {
-            Kind::UndeclaredOption
-        } else if message.contains("is not of type") {
-            Kind::WrongType
-        } else if message.contains("conflicting definition values") {
-            Kind::Conflict
-        } else if message.contains("infinite recursion") {
-            Kind::InfiniteRecursion
-        } else if message.contains("syntax error") {
-            Kind::Syntax
-        } else if message.contains("is forbidden in restricted mode")
-            || message.contains("was not found in the Nix search path")
-        {
-            Kind::Restricted
-        } else {
-            Kind::Other
-        };
+        let kind = KINDS
+            .iter()
+            .find(|(phrases, _)| phrases.iter().all(|p| message.contains(p)))
+            .map_or(Kind::Other, |(_, kind)| *kind);
         let option = between(&message, "option `", "'")
             .or_else(|| between(&message, "option '", "'"))
             .or_else(|| between(&message, "option `", "`"))
@@ -336,41 +330,7 @@ fn after_at(text: &str) -> Option<&str> {
     })
 }
 
-pub(crate) fn render_failure(
-    case: &str,
-    features: &[String],
-    file: Option<&str>,
-    option: Option<&str>,
-    message: &str,
-    hint: &str,
-) -> String {
-    let mut out = format!(
-        "module evaluation of `{case}` failed (features: {})",
-        list(features)
-    );
-    if let Some(file) = file {
-        out.push_str(&format!("\n  file:   {file}"));
-    }
-    if let Some(option) = option {
-        out.push_str(&format!("\n  option: {option}"));
-    }
-    out.push_str(&format!(
-        "\n  nix:    {}",
-        message.replace('\n', "\n          ")
-    ));
-    out.push_str(&format!("\n  fix:    {hint}"));
-    out
-}
-
-pub(crate) fn render_assertions(case: &str, features: &[String], messages: &[String]) -> String {
-    format!(
-        "module evaluation of `{case}` failed NixOS assertions (features: {}):\n  - {}",
-        list(features),
-        messages.join("\n  - ")
-    )
-}
-
-fn list(features: &[String]) -> String {
+pub(crate) fn list(features: &[String]) -> String {
     if features.is_empty() {
         "trunk only".to_owned()
     } else {
