@@ -6,18 +6,17 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
+/// The fix for a lock file that cannot be read.
+const RESTORE: &str = "restore it with `git checkout -- flake.lock` (or pin the inputs again with `nix flake lock` where the network is reachable)";
+
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error(
-        "{path}: cannot read the lock file: {source}. Fix: restore it with `git checkout -- flake.lock` (or pin the inputs again with `nix flake lock` where the network is reachable)"
-    )]
+    #[error("{path}: cannot read the lock file: {source}. Fix: {RESTORE}")]
     Read {
         path: Utf8PathBuf,
         source: std::io::Error,
     },
-    #[error(
-        "{path}: not a flake lock file ({message}). Fix: restore it with `git checkout -- flake.lock` (or pin the inputs again with `nix flake lock` where the network is reachable)"
-    )]
+    #[error("{path}: not a flake lock file ({message}). Fix: {RESTORE}")]
     Parse { path: Utf8PathBuf, message: String },
     #[error("{path}: no input `{name}` (inputs: {known}). Fix: use one of those names")]
     NoInput {
@@ -108,10 +107,6 @@ impl Lock {
             root_inputs,
             nodes: raw.nodes,
         })
-    }
-
-    pub fn path(&self) -> &Utf8Path {
-        &self.path
     }
 
     /// Names of the root's inputs.

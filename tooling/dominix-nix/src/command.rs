@@ -98,7 +98,7 @@ impl NixError {
 }
 
 impl NixCommand {
-    fn new(program: &'static str) -> NixCommand {
+    fn new(program: &str) -> NixCommand {
         NixCommand {
             program: program.to_owned(),
             args: vec!["--extra-experimental-features".into(), FEATURES.into()],
@@ -115,9 +115,8 @@ impl NixCommand {
     /// group and names it. No Nix flags are added.
     pub fn tool(program: &str) -> NixCommand {
         NixCommand {
-            program: program.to_owned(),
             args: Vec::new(),
-            ..NixCommand::new("nix")
+            ..NixCommand::new(program)
         }
     }
 
@@ -247,23 +246,15 @@ impl NixCommand {
                     Stdio::piped()
                 },
             );
-        }
-        // Its own process group, so a timeout stops everything it started
-        // (not for an interactive call, which must stay in the terminal's).
-        if !self.interactive {
+            // Its own process group, so a timeout stops everything it started
+            // (not for an interactive call, which must stay in the terminal's).
             std::os::unix::process::CommandExt::process_group(&mut command, 0);
         }
-        let mut child = command.spawn().map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                NixError::NotFound {
-                    program: self.program.clone(),
-                }
-            } else {
-                NixError::Spawn {
-                    command: self.display(),
-                    error: e.to_string(),
-                }
-            }
+        let mut child = command.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => NixError::NotFound {
+                program: self.program.clone(),
+            },
+            _ => self.spawn_error(e),
         })?;
         let stdout = drain(child.stdout.take());
         let stderr = drain(child.stderr.take());
@@ -280,12 +271,16 @@ impl NixCommand {
         Ok((status, output))
     }
 
+    fn spawn_error(&self, error: std::io::Error) -> NixError {
+        NixError::Spawn {
+            command: self.display(),
+            error: error.to_string(),
+        }
+    }
+
     fn wait(&self, child: &mut Child) -> Result<ExitStatus, NixError> {
         let Some(timeout) = self.timeout else {
-            return child.wait().map_err(|e| NixError::Spawn {
-                command: self.display(),
-                error: e.to_string(),
-            });
+            return child.wait().map_err(|e| self.spawn_error(e));
         };
         let deadline = Instant::now() + timeout;
         loop {
@@ -304,12 +299,7 @@ impl NixCommand {
                     });
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => {
-                    return Err(NixError::Spawn {
-                        command: self.display(),
-                        error: e.to_string(),
-                    });
-                }
+                Err(e) => return Err(self.spawn_error(e)),
             }
         }
     }
@@ -344,14 +334,13 @@ pub fn available() -> Result<String, NixError> {
 
 fn ask_version() -> Result<String, NixError> {
     let broken = |detail: String| NixError::Broken { detail };
-    let out = match NixCommand::nix("--version")
+    let out = NixCommand::nix("--version")
         .timeout(Some(default_timeout().min(Duration::from_secs(30))))
         .output()
-    {
-        Ok(out) => out,
-        Err(e @ NixError::NotFound { .. }) => return Err(e),
-        Err(e) => return Err(broken(e.to_string())),
-    };
+        .map_err(|e| match e {
+            NixError::NotFound { .. } => e,
+            e => broken(e.to_string()),
+        })?;
     let version = out.stdout.trim().to_owned();
     if version.starts_with("nix (Nix) ") {
         Ok(version)

@@ -47,24 +47,6 @@ impl std::ops::Deref for StorePath {
     }
 }
 
-impl AsRef<Utf8Path> for StorePath {
-    fn as_ref(&self) -> &Utf8Path {
-        &self.0
-    }
-}
-
-impl AsRef<std::path::Path> for StorePath {
-    fn as_ref(&self) -> &std::path::Path {
-        self.0.as_std_path()
-    }
-}
-
-impl AsRef<std::ffi::OsStr> for StorePath {
-    fn as_ref(&self) -> &std::ffi::OsStr {
-        self.0.as_os_str()
-    }
-}
-
 impl std::fmt::Display for StorePath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
