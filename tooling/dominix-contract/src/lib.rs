@@ -328,8 +328,7 @@ impl fmt::Display for Report {
             "NixOS contract vs nixpkgs: {failures} failure(s), {warnings} warning(s); {ok_options} option(s) and {ok_packages} package(s) ok"
         )?;
         for finding in self.failures().chain(self.warnings()) {
-            writeln!(f)?;
-            writeln!(f, "{finding}")?;
+            writeln!(f, "\n{finding}")?;
         }
         Ok(())
     }
@@ -826,8 +825,7 @@ pub fn compare(contract: &Value, real: &Value) -> Result<Report, ContractError> 
         let contract_declared = wanted.declared_in_files();
         let declared_file = contract_declared
             .first()
-            .map(|f| contract_file(f))
-            .unwrap_or_else(|| CONTRACT_DIR.to_owned());
+            .map_or_else(|| CONTRACT_DIR.to_owned(), |f| contract_file(f));
         let Some(wanted_type) = wanted.type_description.as_deref() else {
             return Err(ContractError::UntypedEntry {
                 option: option.clone(),

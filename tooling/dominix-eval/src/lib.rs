@@ -248,11 +248,10 @@ pub struct NixFailure {
 
 impl std::fmt::Display for NixFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let features = nix::list(&self.features);
+        let (case, features) = (&self.case, nix::list(&self.features));
         write!(
             f,
-            "module evaluation of `{}` failed (features: {features})",
-            self.case
+            "module evaluation of `{case}` failed (features: {features})"
         )?;
         if let Some(file) = &self.file {
             write!(f, "\n  file:   {file}")?;
@@ -296,11 +295,10 @@ impl Evaluator {
             .map(|name| lock.input(name))
             .collect::<Result<Vec<_>, _>>()
             .map_err(lock_error)?;
-        match dominix_nix::available() {
-            Ok(_) => {}
-            Err(NixError::NotFound { .. }) => return Err(Unavailable::NoNix),
-            Err(error) => return Err(Unavailable::Broken(error.to_string())),
-        }
+        dominix_nix::available().map_err(|error| match error {
+            NixError::NotFound { .. } => Unavailable::NoNix,
+            error => Unavailable::Broken(error.to_string()),
+        })?;
         for input in inputs {
             let seeded = nix::has_source(&input.nar_hash, self.timeout)
                 .map_err(|e| Unavailable::Broken(e.to_string()))?;

@@ -99,15 +99,7 @@ impl NixError {
 
 impl NixCommand {
     fn new(program: &str) -> NixCommand {
-        NixCommand {
-            program: program.to_owned(),
-            args: vec!["--extra-experimental-features".into(), FEATURES.into()],
-            timeout: Some(default_timeout()),
-            stderr_to_terminal: false,
-            interactive: false,
-            dir: None,
-            env: Vec::new(),
-        }
+        NixCommand::tool(program).args(["--extra-experimental-features", FEATURES])
     }
 
     /// Another program the tooling runs (deadnix, pyflakes, git, tar), with
@@ -115,8 +107,13 @@ impl NixCommand {
     /// group and names it. No Nix flags are added.
     pub fn tool(program: &str) -> NixCommand {
         NixCommand {
+            program: program.to_owned(),
             args: Vec::new(),
-            ..NixCommand::new(program)
+            timeout: Some(default_timeout()),
+            stderr_to_terminal: false,
+            interactive: false,
+            dir: None,
+            env: Vec::new(),
         }
     }
 
@@ -142,9 +139,8 @@ impl NixCommand {
         NixCommand::new("nix-store")
     }
 
-    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> NixCommand {
-        self.args.push(arg.as_ref().to_owned());
-        self
+    pub fn arg(self, arg: impl AsRef<OsStr>) -> NixCommand {
+        self.args([arg])
     }
 
     pub fn args<I, S>(mut self, args: I) -> NixCommand
@@ -259,16 +255,13 @@ impl NixCommand {
         let stdout = drain(child.stdout.take());
         let stderr = drain(child.stderr.take());
         let status = self.wait(&mut child)?;
-        let text = |bytes: Vec<u8>| {
-            String::from_utf8(bytes).map_err(|_| NixError::NotUtf8 {
+        let stdout = String::from_utf8(stdout.join().unwrap_or_default()).map_err(|_| {
+            NixError::NotUtf8 {
                 command: self.display(),
-            })
-        };
-        let output = Output {
-            stdout: text(stdout.join().unwrap_or_default())?,
-            stderr: String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned(),
-        };
-        Ok((status, output))
+            }
+        })?;
+        let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
+        Ok((status, Output { stdout, stderr }))
     }
 
     fn spawn_error(&self, error: std::io::Error) -> NixError {
