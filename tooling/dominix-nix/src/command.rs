@@ -229,12 +229,9 @@ impl NixCommand {
         if let Some(dir) = &self.dir {
             command.current_dir(dir);
         }
-        if self.interactive {
-            command
-                .stdin(Stdio::inherit())
-                .stdout(Stdio::inherit())
-                .stderr(Stdio::inherit());
-        } else {
+        // An interactive call keeps the terminal's stdin, stdout and stderr
+        // (`spawn` inherits them) and its process group.
+        if !self.interactive {
             command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(
                 if self.stderr_to_terminal {
                     Stdio::inherit()
@@ -242,8 +239,7 @@ impl NixCommand {
                     Stdio::piped()
                 },
             );
-            // Its own process group, so a timeout stops everything it started
-            // (not for an interactive call, which must stay in the terminal's).
+            // Its own process group, so a timeout stops everything it started.
             std::os::unix::process::CommandExt::process_group(&mut command, 0);
         }
         let mut child = command.spawn().map_err(|e| match e.kind() {

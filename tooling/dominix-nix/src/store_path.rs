@@ -22,14 +22,11 @@ impl StorePath {
         let bad = || StorePathError::NotAStorePath(path.to_owned());
         let rest = path.strip_prefix("/nix/store/").ok_or_else(bad)?;
         let (hash, name) = rest.split_at_checked(32).ok_or_else(bad)?;
+        let name = name.strip_prefix('-').ok_or_else(bad)?;
         let base32 = |c: char| {
             c.is_ascii_digit() || (c.is_ascii_lowercase() && !matches!(c, 'e' | 'o' | 'u' | 't'))
         };
-        if !hash.chars().all(base32)
-            || !name.starts_with('-')
-            || name.len() < 2
-            || name[1..].contains('/')
-        {
+        if !hash.chars().all(base32) || name.is_empty() || name.contains('/') {
             return Err(bad());
         }
         Ok(StorePath(Utf8PathBuf::from(path)))
