@@ -35,28 +35,19 @@ pub(crate) fn eval_file(
         .flat_map(|(name, value)| ["--argstr", name, value]);
     let mut allow = Vec::new();
     for (i, path) in allowed.iter().enumerate() {
-        allow.extend(["-I".to_owned(), format!("dominix-allowed-{i}={path}")]);
+        allow.push(format!("dominix-allowed-{i}={path}"));
         if let Ok(canonical) = path.canonicalize_utf8()
             && canonical != *path
         {
-            allow.extend([
-                "-I".to_owned(),
-                format!("dominix-allowed-{i}-canonical={canonical}"),
-            ]);
+            allow.push(format!("dominix-allowed-{i}-canonical={canonical}"));
         }
     }
     let trace = show_trace.then_some("--show-trace");
     NixCommand::instantiate()
         .args(["--eval", "--strict", "--json"])
-        .args([
-            "--option",
-            "restrict-eval",
-            "true",
-            "--option",
-            "nix-path",
-            "",
-        ])
-        .args(allow)
+        .args(["--option", "restrict-eval", "true"])
+        .args(["--option", "nix-path", ""])
+        .args(allow.iter().flat_map(|entry| ["-I", entry]))
         .args(trace)
         .arg(file)
         .args(argv)
@@ -103,13 +94,8 @@ pub(crate) fn eval_request(
 /// invalid, and `store = …` may point elsewhere).
 pub(crate) fn has_source(nar_hash: &str, timeout: Option<Duration>) -> Result<bool, NixError> {
     let path = NixCommand::store()
-        .args([
-            "--print-fixed-path",
-            "--recursive",
-            "sha256",
-            nar_hash,
-            "source",
-        ])
+        .args(["--print-fixed-path", "--recursive"])
+        .args(["sha256", nar_hash, "source"])
         .timeout(timeout)
         .output()?
         .stdout;
