@@ -557,12 +557,7 @@ impl Subject<'_> {
     ) {
         let with_values = !merging;
         let named = self.named();
-        let sides = || {
-            [
-                winners_text(wanted, with_values),
-                winners_text(found, with_values),
-            ]
-        };
+        let sides = || [wanted, found].map(|winners| winners_text(winners, with_values));
         if wanted.priority != found.priority {
             // Name the file whose definition decides the priority.
             let deciding = found.definitions.first().or(wanted.definitions.first());
@@ -591,11 +586,8 @@ impl Subject<'_> {
             Some(file) => file.clone(),
             None => "the option's default".to_owned(),
         };
-        let files = |defs: &[(Option<String>, String)]| -> BTreeSet<Option<String>> {
-            defs.iter().map(|(f, _)| f.clone()).collect()
-        };
-        let contract_files = files(&contract_defs);
-        let nixpkgs_files = files(&nixpkgs_defs);
+        let [contract_files, nixpkgs_files] = [&contract_defs, &nixpkgs_defs]
+            .map(|defs| defs.iter().map(|(f, _)| f.clone()).collect::<BTreeSet<_>>());
         let declared = self.declared_file;
         let target_of = |file: &Option<String>| match file {
             Some(f) => self.file_for(f),
@@ -679,6 +671,7 @@ fn compare_context(
 ) {
     let context = subject.context;
     let declared = subject.declared_file;
+    let [yes, no] = ["declared", "not declared"].map(|d| format!("{d} in the {context}"));
     match (wanted.in_context(context), found.in_context(context)) {
         (None, None) => {}
         (Some(_), None) => findings.push(subject.finding(
@@ -686,10 +679,7 @@ fn compare_context(
             Kind::ContextMismatch,
             format!("nixpkgs has no such option in the {context}"),
             declared.to_owned(),
-            [
-                format!("declared in the {context}"),
-                format!("not declared in the {context}"),
-            ],
+            [yes, no],
             format!(
                 "declare `{}` only where nixpkgs does: move its declaration to the contract file mirroring nixpkgs' declaring file ({}) and check {MODULE_LIST_FILE} lists that file in the same contexts as nixpkgs loads it",
                 subject.option,
@@ -701,10 +691,7 @@ fn compare_context(
             Kind::ContextMismatch,
             format!("the contract has no such option in the {context}, nixpkgs has"),
             declared.to_owned(),
-            [
-                format!("not declared in the {context}"),
-                format!("declared in the {context}"),
-            ],
+            [no, yes],
             format!(
                 "list {declared} in the `{}` context of {MODULE_LIST_FILE} (nixpkgs loads its declaring file there)",
                 context.key()
