@@ -582,20 +582,19 @@ impl Subject<'_> {
 
         let contract_defs = normalized(wanted, self.contract_declared);
         let nixpkgs_defs = normalized(found, self.nixpkgs_declared);
-        let shown_file = |file: &Option<String>| match file {
-            Some(file) => file.clone(),
-            None => "the option's default".to_owned(),
-        };
         let [contract_files, nixpkgs_files] = [&contract_defs, &nixpkgs_defs]
             .map(|defs| defs.iter().map(|(f, _)| f.clone()).collect::<BTreeSet<_>>());
         let declared = self.declared_file;
-        let target_of = |file: &Option<String>| match file {
-            Some(f) => self.file_for(f),
-            None => declared.to_owned(),
+        // The contract file to edit for a definition, and how to name it.
+        let place = |file: &Option<String>| match file {
+            Some(f) => (self.file_for(f), f.clone()),
+            None => (declared.to_owned(), "the option's default".to_owned()),
         };
 
         for file in &contract_files {
-            let (target, shown) = (target_of(file), shown_file(file));
+            let (target, shown) = place(file);
+            let [ours, theirs] = [&contract_defs, &nixpkgs_defs]
+                .map(|defs| defs.iter().filter(|(f, _)| f == file).collect::<Vec<_>>());
             if !nixpkgs_files.contains(file) {
                 findings.push(self.finding(
                     Severity::Failure,
@@ -609,27 +608,19 @@ impl Subject<'_> {
                         "remove or change the definition of {named} in {target} to match nixpkgs"
                     ),
                 ));
-            } else if with_values {
-                let values = |defs: &[(Option<String>, String)]| -> Vec<String> {
-                    defs.iter()
-                        .filter(|(f, _)| f == file)
-                        .map(|(_, v)| v.clone())
-                        .collect()
-                };
-                if values(&contract_defs) != values(&nixpkgs_defs) {
-                    findings.push(self.finding(
-                        Severity::Failure,
-                        Kind::ValueMismatch,
-                        format!("{shown} defines another value in nixpkgs"),
-                        target.clone(),
-                        sides(),
-                        format!("change the value of {named} in {target} to nixpkgs' value"),
-                    ));
-                }
+            } else if with_values && ours != theirs {
+                findings.push(self.finding(
+                    Severity::Failure,
+                    Kind::ValueMismatch,
+                    format!("{shown} defines another value in nixpkgs"),
+                    target.clone(),
+                    sides(),
+                    format!("change the value of {named} in {target} to nixpkgs' value"),
+                ));
             }
         }
         for file in nixpkgs_files.difference(&contract_files) {
-            let (target, shown) = (target_of(file), shown_file(file));
+            let (target, shown) = place(file);
             let (severity, what) = if merging {
                 (
                     Severity::Warning,
