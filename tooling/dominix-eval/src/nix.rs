@@ -186,11 +186,9 @@ impl Finding {
             .filter(|l| !l.contains("--show-trace") && !l.trim().is_empty())
             .collect();
         let mut message = relevant[..relevant.len().min(MAX_LINES)].join("\n");
-        if relevant.len() > MAX_LINES {
-            message.push_str(&format!(
-                "\n… ({} more lines not shown)",
-                relevant.len() - MAX_LINES
-            ));
+        let more = relevant.len().saturating_sub(MAX_LINES);
+        if more > 0 {
+            message.push_str(&format!("\n… ({more} more lines not shown)"));
         }
         let message = message.replace(&root_prefix, "");
 
