@@ -44,6 +44,19 @@ impl std::ops::Deref for StorePath {
     }
 }
 
+/// A store path goes wherever a path does: `std::fs`, `Command::arg`.
+impl AsRef<std::path::Path> for StorePath {
+    fn as_ref(&self) -> &std::path::Path {
+        self.0.as_std_path()
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for StorePath {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
 impl std::fmt::Display for StorePath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -95,6 +108,19 @@ mod tests {
         ] {
             assert!(StorePath::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_store_path_is_usable_as_a_path() {
+        let text = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-hello";
+        let Ok(path) = StorePath::parse(text) else {
+            panic!("{text} is a store path")
+        };
+        let std_path = |p: &dyn AsRef<std::path::Path>| p.as_ref().to_path_buf();
+        assert_eq!(std_path(&path), std::path::PathBuf::from(text));
+        let mut command = std::process::Command::new("ls");
+        command.arg(&path);
+        assert_eq!(command.get_args().collect::<Vec<_>>(), [text]);
     }
 
     #[test]
