@@ -7,120 +7,99 @@ use std::str::FromStr;
 use camino::Utf8PathBuf;
 use serde::{Deserialize, Serialize};
 
-/// What kind of feature this is; used to group `cargo xtask list`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Category {
-    /// Long-running services.
-    Services,
-    /// Hardening and other security settings.
-    Security,
-    /// What the user sees (shells, banners, desktops).
-    Ui,
-    /// Package sets.
-    Packages,
-    /// Anything else.
-    Features,
-}
-
-impl Category {
-    /// Every category, in declaration order.
-    pub const ALL: [Category; 5] = [
-        Category::Services,
-        Category::Security,
-        Category::Ui,
-        Category::Packages,
-        Category::Features,
-    ];
-
-    /// The metadata spelling, e.g. `"security"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Services => "services",
-            Category::Security => "security",
-            Category::Ui => "ui",
-            Category::Packages => "packages",
-            Category::Features => "features",
+/// Defines a fieldless enum whose variants each have one spelling, with
+/// `ALL` (every value, in declaration order), `as_str`, `Display`, and
+/// `FromStr` failing with `$error`, whose message lists the valid spellings.
+/// Where it is used, `std::fmt` and `std::str::FromStr` must be in scope.
+macro_rules! spelled_enum {
+    (
+        $(#[$attr:meta])*
+        pub enum $name:ident {
+            $($(#[$variant_attr:meta])* $variant:ident = $spelling:literal,)+
         }
-    }
-}
-
-impl fmt::Display for Category {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Error of [`Category::from_str`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown category `{given}`; valid categories: {}", list(&Category::ALL))]
-pub struct ParseCategoryError {
-    /// The rejected input.
-    pub given: String,
-}
-
-impl FromStr for Category {
-    type Err = ParseCategoryError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Category::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| ParseCategoryError {
-                given: s.to_owned(),
-            })
-    }
-}
-
-/// A Nix system a feature can be built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum System {
-    /// `x86_64-linux`
-    #[serde(rename = "x86_64-linux")]
-    X86_64Linux,
-    /// `aarch64-linux`
-    #[serde(rename = "aarch64-linux")]
-    Aarch64Linux,
-}
-
-impl System {
-    /// Every supported system, in declaration order.
-    pub const ALL: [System; 2] = [System::X86_64Linux, System::Aarch64Linux];
-
-    /// The Nix spelling, e.g. `"x86_64-linux"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            System::X86_64Linux => "x86_64-linux",
-            System::Aarch64Linux => "aarch64-linux",
+        $(#[$error_attr:meta])*
+        pub struct $error:ident ($one:literal, $many:literal);
+    ) => {
+        $(#[$attr])*
+        pub enum $name {
+            $($(#[$variant_attr])* $variant,)+
         }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: [$name; [$($name::$variant),+].len()] = [$($name::$variant),+];
+
+            /// The spelling used in metadata and on the command line.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $spelling,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        $(#[$error_attr])*
+        #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+        #[error("unknown {} `{given}`; valid {}: {}", $one, $many, $crate::meta::list(&$name::ALL))]
+        pub struct $error {
+            /// The rejected input.
+            pub given: String,
+        }
+
+        impl FromStr for $name {
+            type Err = $error;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| $error {
+                        given: s.to_owned(),
+                    })
+            }
+        }
+    };
+}
+pub(crate) use spelled_enum;
+
+spelled_enum! {
+    /// What kind of feature this is; used to group `cargo xtask list`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Category {
+        /// Long-running services.
+        Services = "services",
+        /// Hardening and other security settings.
+        Security = "security",
+        /// What the user sees (shells, banners, desktops).
+        Ui = "ui",
+        /// Package sets.
+        Packages = "packages",
+        /// Anything else.
+        Features = "features",
     }
+    /// Error of [`Category::from_str`].
+    pub struct ParseCategoryError("category", "categories");
 }
 
-impl fmt::Display for System {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+spelled_enum! {
+    /// A Nix system a feature can be built for.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    pub enum System {
+        /// `x86_64-linux`
+        #[serde(rename = "x86_64-linux")]
+        X86_64Linux = "x86_64-linux",
+        /// `aarch64-linux`
+        #[serde(rename = "aarch64-linux")]
+        Aarch64Linux = "aarch64-linux",
     }
-}
-
-/// Error of [`System::from_str`]; its message lists the valid systems.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown system `{given}`; valid systems: {}", list(&System::ALL))]
-pub struct ParseSystemError {
-    /// The rejected input.
-    pub given: String,
-}
-
-impl FromStr for System {
-    type Err = ParseSystemError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        System::ALL
-            .into_iter()
-            .find(|sys| sys.as_str() == s)
-            .ok_or_else(|| ParseSystemError {
-                given: s.to_owned(),
-            })
-    }
+    /// Error of [`System::from_str`]; its message lists the valid systems.
+    pub struct ParseSystemError("system", "systems");
 }
 
 /// Comma-separated list of displayable values.

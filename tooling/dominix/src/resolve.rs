@@ -6,57 +6,21 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::catalog::Catalog;
-use crate::meta::{Feature, System, list};
+use crate::meta::{Feature, System, list, spelled_enum};
 
-/// A named selection of features.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Profile {
-    /// The trunk alone, no features.
-    Minimal,
-    /// Every feature (with a system given: every feature supporting it),
-    /// minus the yielding side of each `conflicts` pair and every feature
-    /// that requires one (see [`LeftOut`]).
-    Full,
-}
-
-impl Profile {
-    /// Every profile.
-    pub const ALL: [Profile; 2] = [Profile::Minimal, Profile::Full];
-
-    /// The spelling used on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Profile::Minimal => "minimal",
-            Profile::Full => "full",
-        }
+spelled_enum! {
+    /// A named selection of features.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Profile {
+        /// The trunk alone, no features.
+        Minimal = "minimal",
+        /// Every feature (with a system given: every feature supporting it),
+        /// minus the yielding side of each `conflicts` pair and every feature
+        /// that requires one (see [`LeftOut`]).
+        Full = "full",
     }
-}
-
-impl fmt::Display for Profile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Error of [`Profile::from_str`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown profile `{given}`; valid profiles: {}", list(&Profile::ALL))]
-pub struct ParseProfileError {
-    /// The rejected input.
-    pub given: String,
-}
-
-impl FromStr for Profile {
-    type Err = ParseProfileError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Profile::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| ParseProfileError {
-                given: s.to_owned(),
-            })
-    }
+    /// Error of [`Profile::from_str`].
+    pub struct ParseProfileError("profile", "profiles");
 }
 
 /// What the user asked for.
@@ -115,9 +79,9 @@ impl Selection {
             Some(profile) => Selection::profile(profile),
             None => Selection::features(features.iter().map(|f| f.trim().to_owned())),
         };
-        match system {
-            Some(system) => selection.with_system(system),
-            None => selection,
+        Selection {
+            system,
+            ..selection
         }
     }
 
@@ -291,11 +255,7 @@ pub enum ResolveError {
         name: String,
     },
     /// A name that is not in the catalog.
-    #[error(
-        "unknown feature `{name}`{} Fix: {}",
-        suggest_or_list(suggestion, known),
-        unknown_fix(suggestion, known)
-    )]
+    #[error("unknown feature `{name}`{}", unknown_feature_help(suggestion, known))]
     UnknownFeature {
         /// The name given.
         name: String,
@@ -343,7 +303,7 @@ pub enum ResolveError {
     /// `--system` not supported by some resolved features.
     #[error(
         "system `{system}` is not supported by {}. Fix: pick a system they support, or drop them from the selection.",
-        join_display(unsupported)
+        list(unsupported)
     )]
     UnsupportedSystem {
         /// The requested system.
@@ -354,7 +314,7 @@ pub enum ResolveError {
     /// The resolved features share no system.
     #[error(
         "the selected features share no system: {}. Fix: drop features until the rest share a system.",
-        join_display(features)
+        list(features)
     )]
     NoCommonSystem {
         /// Every resolved feature with its systems.
@@ -362,22 +322,19 @@ pub enum ResolveError {
     },
 }
 
-/// "did you mean X?" when a name is close; otherwise the known names.
-fn suggest_or_list(suggestion: &Option<String>, known: &[String]) -> String {
+/// "did you mean X?" when a name is close, otherwise the known names; then the fix.
+fn unknown_feature_help(suggestion: &Option<String>, known: &[String]) -> String {
     match suggestion {
-        Some(_) => did_you_mean(suggestion),
+        Some(s) => format!(
+            " — did you mean `{s}`? Fix: correct the name (`cargo xtask list` shows every feature)."
+        ),
         None if known.is_empty() => {
-            ". There are no features yet (add a crate under crates/).".to_owned()
+            ". There are no features yet (add a crate under crates/). Fix: add a branch crate under crates/ first.".to_owned()
         }
-        None => format!(". Known features: {}.", known.join(", ")),
-    }
-}
-
-fn unknown_fix(suggestion: &Option<String>, known: &[String]) -> &'static str {
-    match suggestion {
-        Some(_) => "correct the name (`cargo xtask list` shows every feature).",
-        None if known.is_empty() => "add a branch crate under crates/ first.",
-        None => "use one of them (`cargo xtask list` shows every feature).",
+        None => format!(
+            ". Known features: {}. Fix: use one of them (`cargo xtask list` shows every feature).",
+            known.join(", ")
+        ),
     }
 }
 
@@ -387,15 +344,8 @@ fn did_you_mean(suggestion: &Option<String>) -> String {
         .map_or_else(|| ".".to_owned(), |s| format!(" — did you mean `{s}`?"))
 }
 
-fn join_display<T: fmt::Display>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// What one depth-first pass over `requires` found.
+#[derive(Default)]
 struct DepthFirst<'a> {
     /// Every feature reached, each after its requirements (post-order).
     order: Vec<&'a Feature>,
@@ -416,11 +366,7 @@ fn depth_first<'a, 'r>(
     roots: impl IntoIterator<Item = &'r str>,
     stop_early: bool,
 ) -> DepthFirst<'a> {
-    let mut out = DepthFirst {
-        order: Vec::new(),
-        cycles: Vec::new(),
-        unknown: None,
-    };
+    let mut out = DepthFirst::default();
     // false: on the path being walked; true: finished.
     let mut done: HashMap<&'a str, bool> = HashMap::new();
     // The path: each feature with its sorted requires still to visit, reversed.
@@ -551,15 +497,12 @@ impl Catalog {
     /// and systems.
     pub fn resolve(&self, selection: &Selection) -> Result<Resolution, ResolveError> {
         // 1. The directly selected features, deduplicated, in given order.
-        let mut direct: Vec<&Feature> = Vec::new();
-        let mut direct_names: BTreeSet<&str> = BTreeSet::new();
-        let base_reason;
-        let mut left_out = Vec::new();
-        match &selection.requested {
+        let (direct, base_reason, left_out) = match &selection.requested {
             Requested::Features(names) => {
                 if names.is_empty() {
                     return Err(ResolveError::EmptyFeatures);
                 }
+                let mut direct: Vec<&Feature> = Vec::new();
                 for name in names {
                     if name.trim().is_empty() {
                         return Err(ResolveError::EmptyName);
@@ -574,20 +517,19 @@ impl Catalog {
                             known: self.names().map(str::to_owned).collect(),
                         });
                     };
-                    if direct_names.insert(&f.name) {
+                    if !direct.iter().any(|d| d.name == f.name) {
                         direct.push(f);
                     }
                 }
-                base_reason = Reason::Requested;
+                (direct, Reason::Requested, Vec::new())
             }
-            Requested::Profile(profile) => {
-                if *profile == Profile::Full {
-                    (direct, left_out) = self.full_profile(selection.system);
-                    direct_names = direct.iter().map(|f| f.name.as_str()).collect();
-                }
-                base_reason = Reason::Profile(*profile);
+            Requested::Profile(Profile::Full) => {
+                let (direct, left_out) = self.full_profile(selection.system);
+                (direct, Reason::Profile(Profile::Full), left_out)
             }
-        }
+            Requested::Profile(profile) => (Vec::new(), Reason::Profile(*profile), Vec::new()),
+        };
+        let direct_names: BTreeSet<&str> = direct.iter().map(|f| f.name.as_str()).collect();
 
         // 2. The requires closure, rejecting cycles and unknown requirements.
         let walk = depth_first(self, direct.iter().map(|f| f.name.as_str()), true);
@@ -602,32 +544,26 @@ impl Catalog {
             });
         }
         let closure: BTreeSet<&str> = walk.order.iter().map(|f| f.name.as_str()).collect();
-        let features = walk.order;
 
-        // 3. Why each feature is there.
-        let mut required_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for g in &features {
-            for r in &g.meta.requires {
-                if r != &g.name {
-                    required_by.entry(r).or_default().insert(&g.name);
-                }
-            }
-        }
-        let mut reasons: BTreeMap<&str, Reason> = BTreeMap::new();
-        for f in &features {
-            let reason = if direct_names.contains(f.name.as_str()) {
-                base_reason.clone()
-            } else {
-                let by = required_by.get(f.name.as_str());
-                Reason::RequiredBy(by.into_iter().flatten().map(|s| s.to_string()).collect())
-            };
-            reasons.insert(&f.name, reason);
-        }
-        let reason_of = |name: &str| reasons.get(name).cloned().unwrap_or(Reason::Requested);
-
-        // 4. Order: the same pass over the closure in name order, so each
+        // 3. Order: the same pass over the closure in name order, so each
         // feature comes right after those of its requirements not yet listed.
         let ordered = depth_first(self, closure.iter().copied(), false).order;
+
+        // 4. Why each feature is there.
+        let mut required_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for g in &ordered {
+            for r in &g.meta.requires {
+                required_by.entry(r).or_default().insert(&g.name);
+            }
+        }
+        let reason_of = |name: &str| {
+            if direct_names.contains(name) {
+                base_reason.clone()
+            } else {
+                let by = required_by.get(name).into_iter().flatten();
+                Reason::RequiredBy(by.map(|s| s.to_string()).collect())
+            }
+        };
 
         // 5. Conflicts, either direction.
         for f in &ordered {
