@@ -5,9 +5,10 @@ use std::fmt;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
-use crate::meta::{Category, Feature, FeatureMeta, System};
-use crate::suggest::nearest;
+use crate::meta::{Category, Feature, FeatureMeta, System, list};
+use crate::suggest::{did_you_mean, nearest};
 
 /// Names a feature may not take: they mean something else to the tools.
 const RESERVED_NAMES: [&str; 5] = ["trunk", "default", "minimal", "full", "all"];
@@ -40,6 +41,19 @@ impl fmt::Display for Problem {
             "{}: feature `{}`: {}: {}{sep} Fix: {}",
             self.file, self.feature, self.field, self.message, self.fix
         )
+    }
+}
+
+impl Problem {
+    /// A problem in `f`'s `Cargo.toml`.
+    fn of(f: &Feature, field: &str, message: String, fix: impl Into<String>) -> Problem {
+        Problem {
+            file: f.manifest_path(),
+            feature: f.name.clone(),
+            field: field.to_owned(),
+            message,
+            fix: fix.into(),
+        }
     }
 }
 
@@ -79,16 +93,12 @@ pub enum CatalogError {
 }
 
 fn invalid_message(problems: &[Problem]) -> String {
-    let mut out = format!(
-        "the feature catalog has {} problem{}:",
-        problems.len(),
-        if problems.len() == 1 { "" } else { "s" }
-    );
-    for p in problems {
-        out.push_str("\n  - ");
-        out.push_str(&p.to_string());
-    }
-    out
+    let s = if problems.len() == 1 { "" } else { "s" };
+    let list: String = problems.iter().map(|p| format!("\n  - {p}")).collect();
+    format!(
+        "the feature catalog has {} problem{s}:{list}",
+        problems.len()
+    )
 }
 
 /// The set of features, by name, plus the problems found in them.
@@ -97,10 +107,6 @@ pub struct Catalog {
     features: BTreeMap<String, Feature>,
     problems: Vec<Problem>,
 }
-
-/// Every folder under `crates/` is a branch: the fix for one that is not.
-const NOT_A_BRANCH_FIX: &str =
-    "(README, 'Adding a feature'), or move it out of crates/ (tooling crates live in tooling/)";
 
 impl Catalog {
     /// Reads every `root/crates/*/Cargo.toml`. Every folder under `crates/`
@@ -128,12 +134,10 @@ impl Catalog {
         // unreadable or unparsable one (in name order) is the error reported.
         let manifests = dirs.into_iter().map(|dir_name| {
             let abs_manifest = root.join("crates").join(&dir_name).join("Cargo.toml");
-            let text = if abs_manifest.is_file() {
-                Some(std::fs::read_to_string(&abs_manifest).map_err(io(&abs_manifest))?)
-            } else {
-                None
-            };
-            Ok((dir_name, text))
+            let text = abs_manifest
+                .is_file()
+                .then(|| std::fs::read_to_string(&abs_manifest));
+            Ok((dir_name, text.transpose().map_err(io(&abs_manifest))?))
         });
         Catalog::read_folders(manifests, |fragment| root.join(fragment).is_file())
     }
@@ -174,29 +178,13 @@ impl Catalog {
         for folder in folders {
             let (dir_name, text) = folder?;
             let dir = Utf8PathBuf::from("crates").join(&dir_name);
-            let manifest = dir.join("Cargo.toml");
-            let read = if let Some(text) = text {
-                let table: toml::Table =
-                    toml::from_str(&text).map_err(|source| CatalogError::Toml {
-                        path: manifest.clone(),
-                        source,
-                    })?;
-                read_feature(&dir, &dir_name, &table)
-            } else {
-                Err((
-                    dir_name.clone(),
-                    vec![Problem {
-                        file: manifest.clone(),
-                        feature: dir_name.clone(),
-                        field: "Cargo.toml".into(),
-                        message: format!(
-                            "`{dir}` has no Cargo.toml, but every folder under crates/ is a feature"
-                        ),
-                        fix: format!("add the feature's Cargo.toml {NOT_A_BRANCH_FIX}"),
-                    }],
-                ))
-            };
-            match read {
+            let table = text.map(|text| {
+                toml::from_str(&text).map_err(|source| CatalogError::Toml {
+                    path: dir.join("Cargo.toml"),
+                    source,
+                })
+            });
+            match read_feature(&dir, &dir_name, table.transpose()?.as_ref()) {
                 Err((name, p)) => {
                     problems.extend(p);
                     broken.insert(name);
@@ -237,13 +225,12 @@ impl Catalog {
         let mut catalog = Catalog::default();
         for f in features {
             if catalog.features.contains_key(&f.name) {
-                catalog.problems.push(Problem {
-                    file: f.manifest_path(),
-                    feature: f.name.clone(),
-                    field: "name".into(),
-                    message: format!("another feature is already named `{}`", f.name),
-                    fix: "give each feature crate a unique package name".into(),
-                });
+                catalog.problems.push(Problem::of(
+                    &f,
+                    "name",
+                    format!("another feature is already named `{}`", f.name),
+                    "give each feature crate a unique package name",
+                ));
             } else {
                 catalog.features.insert(f.name.clone(), f);
             }
@@ -292,21 +279,7 @@ impl Catalog {
     /// The catalog as a JSON array of features (`cargo xtask list --json`):
     /// each `{name, category, summary, requires, conflicts, systems, dir}`.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::Value::Array(
-            self.features()
-                .map(|f| {
-                    serde_json::json!({
-                        "name": f.name,
-                        "category": f.meta.category.as_str(),
-                        "summary": f.meta.summary,
-                        "requires": f.meta.requires,
-                        "conflicts": f.meta.conflicts,
-                        "systems": f.meta.systems.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-                        "dir": f.dir.as_str(),
-                    })
-                })
-                .collect(),
-        )
+        serde_json::json!(self.features().collect::<Vec<_>>())
     }
 }
 
@@ -314,10 +287,12 @@ impl Catalog {
 fn read_feature(
     dir: &Utf8Path,
     dir_name: &str,
-    manifest: &toml::Table,
+    manifest: Option<&toml::Table>,
 ) -> Result<Feature, (String, Vec<Problem>)> {
     let file = dir.join("Cargo.toml");
-    let package = manifest.get("package").and_then(|p| p.as_table());
+    let package = manifest
+        .and_then(|m| m.get("package"))
+        .and_then(|p| p.as_table());
     let name = package.and_then(|p| p.get("name")).and_then(|n| n.as_str());
     let shown = name.unwrap_or(dir_name).to_owned();
     let problem = |field: &str, message: String, fix: String| Problem {
@@ -332,13 +307,23 @@ fn read_feature(
         .and_then(|m| m.as_table())
         .and_then(|m| m.get("dominix"))
     else {
-        let message =
-            "no [package.metadata.dominix] table, but every folder under crates/ is a feature";
-        let fix = format!("add it {NOT_A_BRANCH_FIX}");
-        return Err((
-            shown.clone(),
-            vec![problem("metadata", message.into(), fix)],
-        ));
+        let (field, missing, add) = match manifest {
+            None => (
+                "Cargo.toml",
+                format!("`{dir}` has no Cargo.toml"),
+                "the feature's Cargo.toml",
+            ),
+            Some(_) => (
+                "metadata",
+                "no [package.metadata.dominix] table".into(),
+                "it",
+            ),
+        };
+        let message = format!("{missing}, but every folder under crates/ is a feature");
+        let fix = format!(
+            "add {add} (README, 'Adding a feature'), or move it out of crates/ (tooling crates live in tooling/)"
+        );
+        return Err((shown.clone(), vec![problem(field, message, fix)]));
     };
     let mut problems = Vec::new();
     if name.is_none() {
@@ -388,13 +373,10 @@ fn parse_meta(table: &toml::Table) -> Result<FeatureMeta, Vec<(String, String, S
         Ok(meta) => return Ok(meta),
         Err(e) => e,
     };
-    let fix_field = |key: &str| format!("correct `{key}` in [package.metadata.dominix]");
     let mut errs = Vec::new();
     for key in table.keys() {
         if !FeatureMeta::KEYS.contains(&key.as_str()) {
-            let hint = nearest(key, FeatureMeta::KEYS)
-                .map(|s| format!(" — did you mean `{s}`?"))
-                .unwrap_or_default();
+            let hint = did_you_mean(nearest(key, FeatureMeta::KEYS).as_deref(), "");
             errs.push((
                 key.clone(),
                 format!("unknown key `{key}`{hint}"),
@@ -405,37 +387,33 @@ fn parse_meta(table: &toml::Table) -> Result<FeatureMeta, Vec<(String, String, S
             ));
         }
     }
-    let mut field =
-        |key: &str, required: bool, check: &dyn Fn(toml::Value) -> Result<(), toml::de::Error>| {
-            match table.get(key) {
-                None if required => errs.push((
-                    key.to_owned(),
-                    format!("missing required key `{key}`"),
-                    format!("add `{key}` to [package.metadata.dominix]"),
-                )),
-                None => {}
-                Some(v) => {
-                    if let Err(e) = check(v.clone()) {
-                        errs.push((
-                            key.to_owned(),
-                            e.to_string().trim().to_owned(),
-                            fix_field(key),
-                        ));
-                    }
-                }
-            }
-        };
-    field("category", true, &|v| Category::deserialize(v).map(drop));
-    field("summary", true, &|v| String::deserialize(v).map(drop));
-    field("requires", false, &|v| {
-        Vec::<String>::deserialize(v).map(drop)
-    });
-    field("conflicts", false, &|v| {
-        Vec::<String>::deserialize(v).map(drop)
-    });
-    field("systems", true, &|v| {
-        Vec::<System>::deserialize(v).map(drop)
-    });
+    fn check<T: DeserializeOwned>(value: toml::Value) -> Result<(), toml::de::Error> {
+        T::deserialize(value).map(drop)
+    }
+    type Check = fn(toml::Value) -> Result<(), toml::de::Error>;
+    // Each key: whether it is required, and the type its value must have.
+    let fields: [(&str, bool, Check); 5] = [
+        ("category", true, check::<Category>),
+        ("summary", true, check::<String>),
+        ("requires", false, check::<Vec<String>>),
+        ("conflicts", false, check::<Vec<String>>),
+        ("systems", true, check::<Vec<System>>),
+    ];
+    for (key, required, check) in fields {
+        match table.get(key).cloned().map(check) {
+            None if required => errs.push((
+                key.to_owned(),
+                format!("missing required key `{key}`"),
+                format!("add `{key}` to [package.metadata.dominix]"),
+            )),
+            Some(Err(e)) => errs.push((
+                key.to_owned(),
+                e.to_string().trim().to_owned(),
+                format!("correct `{key}` in [package.metadata.dominix]"),
+            )),
+            _ => {}
+        }
+    }
     if errs.is_empty() {
         errs.push((
             "metadata".into(),
@@ -451,13 +429,8 @@ fn validate(catalog: &Catalog, broken: &BTreeSet<String>) -> Vec<Problem> {
     let known = |name: &str| catalog.get(name).is_some() || broken.contains(name);
     let mut problems = Vec::new();
     for f in catalog.features() {
-        let problem = |field: &str, message: String, fix: String| Problem {
-            file: f.manifest_path(),
-            feature: f.name.clone(),
-            field: field.to_owned(),
-            message,
-            fix,
-        };
+        let problem =
+            |field: &str, message: String, fix: String| Problem::of(f, field, message, fix);
         let dir_name = f.dir.file_name().unwrap_or("");
         if f.name != dir_name {
             problems.push(problem(
@@ -502,7 +475,7 @@ fn validate(catalog: &Catalog, broken: &BTreeSet<String>) -> Vec<Problem> {
                 "no systems listed".into(),
                 format!(
                     "list the systems the feature supports, from: {}",
-                    crate::meta::list(&System::ALL)
+                    list(&System::ALL)
                 ),
             ));
         }
@@ -522,7 +495,6 @@ fn validate(catalog: &Catalog, broken: &BTreeSet<String>) -> Vec<Problem> {
         ] {
             let mut seen = BTreeSet::new();
             for other in list {
-                let fix = format!("correct the name in [package.metadata.dominix] {field}");
                 if other == &f.name {
                     problems.push(problem(
                         field,
@@ -530,14 +502,11 @@ fn validate(catalog: &Catalog, broken: &BTreeSet<String>) -> Vec<Problem> {
                         format!("remove `{other}` from {field}"),
                     ));
                 } else if !known(other) {
-                    let hint = catalog
-                        .suggest(other)
-                        .map(|s| format!(" — did you mean `{s}`?"))
-                        .unwrap_or_default();
+                    let hint = did_you_mean(catalog.suggest(other).as_deref(), "");
                     problems.push(problem(
                         field,
                         format!("`{other}`: no such feature{hint}"),
-                        fix,
+                        format!("correct the name in [package.metadata.dominix] {field}"),
                     ));
                 } else if !seen.insert(other.as_str()) {
                     problems.push(problem(
@@ -569,7 +538,7 @@ fn validate(catalog: &Catalog, broken: &BTreeSet<String>) -> Vec<Problem> {
                         "systems",
                         format!(
                             "supports {} but requires `{other}`, which does not",
-                            crate::meta::list(&missing)
+                            list(&missing)
                         ),
                         format!("drop those systems here or add them to `{other}`"),
                     ));
@@ -591,33 +560,26 @@ fn is_valid_name(name: &str) -> bool {
 /// One problem per `requires` cycle, reported on its alphabetically first member.
 fn cycle_problems(catalog: &Catalog) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut reported: BTreeSet<Vec<String>> = BTreeSet::new();
-    for path in crate::resolve::all_cycles(catalog) {
+    let mut reported = BTreeSet::new();
+    for mut ring in crate::resolve::all_cycles(catalog) {
         // The path is `a -> b -> a`; rotate the ring to start at its smallest
         // name so each cycle is reported once.
-        let ring = &path[..path.len().saturating_sub(1)];
-        let start = ring
-            .iter()
-            .enumerate()
-            .min_by(|a, b| a.1.cmp(b.1))
-            .map_or(0, |(i, _)| i);
-        let mut members: Vec<String> = ring[start..].to_vec();
-        members.extend_from_slice(&ring[..start]);
+        ring.pop();
+        let start = (0..ring.len()).min_by_key(|&i| &ring[i]).unwrap_or(0);
+        ring.rotate_left(start);
+        let first = ring.first().and_then(|name| catalog.get(name));
         // A feature requiring itself is already reported on its own.
-        let Some(first) = members.first().cloned().filter(|_| members.len() > 1) else {
+        let Some(first) = first.filter(|_| ring.len() > 1) else {
             continue;
         };
-        if reported.insert(members.clone()) {
-            members.push(first.clone());
-            problems.push(Problem {
-                file: catalog
-                    .get(&first)
-                    .map_or_else(|| Utf8PathBuf::from("Cargo.toml"), Feature::manifest_path),
-                feature: first,
-                field: "requires".into(),
-                message: format!("requires cycle: {}", members.join(" -> ")),
-                fix: "remove one `requires` entry along the cycle".into(),
-            });
+        if reported.insert(ring.clone()) {
+            ring.push(first.name.clone());
+            problems.push(Problem::of(
+                first,
+                "requires",
+                format!("requires cycle: {}", ring.join(" -> ")),
+                "remove one `requires` entry along the cycle",
+            ));
         }
     }
     problems

@@ -135,15 +135,17 @@ impl FeatureMeta {
         ["category", "summary", "requires", "conflicts", "systems"];
 }
 
-/// One feature of the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One feature of the catalog. Serialized flat, for `cargo xtask list --json`:
+/// `name, category, summary, requires, conflicts, systems, dir`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Feature {
     /// The feature (and crate) name.
     pub name: String,
+    /// The metadata from `Cargo.toml`.
+    #[serde(flatten)]
+    pub meta: FeatureMeta,
     /// The crate directory relative to the workspace root, e.g. `crates/hardening`.
     pub dir: Utf8PathBuf,
-    /// The metadata from `Cargo.toml`.
-    pub meta: FeatureMeta,
 }
 
 impl Feature {
@@ -160,33 +162,6 @@ impl Feature {
     /// `dir/feature.nix`, the feature's flake-parts module.
     pub(crate) fn fragment_path(&self) -> Utf8PathBuf {
         self.dir.join("feature.nix")
-    }
-}
-
-/// Serialized flat, for `cargo xtask list --json`:
-/// `name, category, summary, requires, conflicts, systems, dir`.
-impl Serialize for Feature {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Flat<'a> {
-            name: &'a str,
-            category: Category,
-            summary: &'a str,
-            requires: &'a [String],
-            conflicts: &'a [String],
-            systems: &'a [System],
-            dir: &'a str,
-        }
-        Flat {
-            name: &self.name,
-            category: self.meta.category,
-            summary: &self.meta.summary,
-            requires: &self.meta.requires,
-            conflicts: &self.meta.conflicts,
-            systems: &self.meta.systems,
-            dir: self.dir.as_str(),
-        }
-        .serialize(serializer)
     }
 }
 

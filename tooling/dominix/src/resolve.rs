@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use crate::catalog::Catalog;
 use crate::meta::{Feature, System, list, spelled_enum};
+use crate::suggest::did_you_mean;
 
 spelled_enum! {
     /// A named selection of features.
@@ -267,7 +268,7 @@ pub enum ResolveError {
     /// A feature requires a name that is not in the catalog.
     #[error(
         "feature `{feature}` requires `{requirement}`, which is not a known feature{} Fix: correct `requires` in `{feature}`'s [package.metadata.dominix] (`cargo xtask check` lists every such problem).",
-        did_you_mean(suggestion)
+        did_you_mean(suggestion.as_deref(), ".")
     )]
     UnknownRequirement {
         /// The feature whose `requires` is wrong.
@@ -336,12 +337,6 @@ fn unknown_feature_help(suggestion: &Option<String>, known: &[String]) -> String
             known.join(", ")
         ),
     }
-}
-
-fn did_you_mean(suggestion: &Option<String>) -> String {
-    suggestion
-        .as_ref()
-        .map_or_else(|| ".".to_owned(), |s| format!(" — did you mean `{s}`?"))
 }
 
 /// What one depth-first pass over `requires` found.

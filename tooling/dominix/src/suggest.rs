@@ -44,6 +44,15 @@ where
         .map(|(_, c)| c.to_owned())
 }
 
+/// The end of a sentence naming an unknown name: `` — did you mean `x`?``
+/// for a suggestion `x`, else `otherwise`.
+pub(crate) fn did_you_mean(suggestion: Option<&str>, otherwise: &str) -> String {
+    suggestion.map_or_else(
+        || otherwise.to_owned(),
+        |s| format!(" — did you mean `{s}`?"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
