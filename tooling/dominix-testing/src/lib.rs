@@ -70,9 +70,6 @@ pub fn try_eval(id: &str, case: &Case) -> Option<Result<Outcome, EvalError>> {
 /// feature, the file and the option.
 pub fn eval_feature(feature: &str, settings: Value) -> Option<Value> {
     let case = Case::feature(feature).with_settings(settings);
-    let outcome = try_eval(feature, &case)?;
-    match outcome.and_then(|o| o.into_checked(feature)) {
-        Ok(outcome) => Some(outcome.config),
-        Err(error) => panic!("{error}"),
-    }
+    let outcome = try_eval(feature, &case)?.and_then(|o| o.into_checked(feature));
+    Some(outcome.unwrap_or_else(|error| panic!("{error}")).config)
 }

@@ -36,20 +36,14 @@ pub fn string_literal(s: &str) -> String {
 /// `name` as an attribute name: bare when it is a plain identifier
 /// (`^[a-zA-Z_][a-zA-Z0-9_'-]*$`) and not a keyword, else a string literal.
 pub fn attr_name(name: &str) -> String {
-    if is_identifier(name) && !KEYWORDS.contains(&name) {
+    let mut chars = name.chars();
+    let identifier = matches!(chars.next(), Some('a'..='z' | 'A'..='Z' | '_'))
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '\'' | '-'));
+    if identifier && !KEYWORDS.contains(&name) {
         name.to_owned()
     } else {
         string_literal(name)
     }
-}
-
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) if c.is_ascii_alphabetic() || c == '_' => {}
-        _ => return false,
-    }
-    chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '\'' | '-'))
 }
 
 /// `text` made safe to place after `# ` on one line: every control character
