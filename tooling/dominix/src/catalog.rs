@@ -93,12 +93,10 @@ pub enum CatalogError {
 }
 
 fn invalid_message(problems: &[Problem]) -> String {
-    let s = if problems.len() == 1 { "" } else { "s" };
+    let n = problems.len();
+    let s = if n == 1 { "" } else { "s" };
     let list: String = problems.iter().map(|p| format!("\n  - {p}")).collect();
-    format!(
-        "the feature catalog has {} problem{s}:{list}",
-        problems.len()
-    )
+    format!("the feature catalog has {n} problem{s}:{list}")
 }
 
 /// The set of features, by name, plus the problems found in them.
@@ -235,8 +233,7 @@ impl Catalog {
                 catalog.features.insert(f.name.clone(), f);
             }
         }
-        let mut found = validate(&catalog, broken);
-        catalog.problems.append(&mut found);
+        catalog.problems.extend(validate(&catalog, broken));
         catalog
     }
 

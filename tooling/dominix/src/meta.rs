@@ -55,12 +55,8 @@ macro_rules! spelled_enum {
             type Err = $error;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $name::ALL
-                    .into_iter()
-                    .find(|v| v.as_str() == s)
-                    .ok_or_else(|| $error {
-                        given: s.to_owned(),
-                    })
+                let found = $name::ALL.into_iter().find(|v| v.as_str() == s);
+                found.ok_or_else(|| $error { given: s.to_owned() })
             }
         }
     };

@@ -76,27 +76,22 @@ impl Selection {
         profile: Option<Profile>,
         system: Option<System>,
     ) -> Selection {
-        let selection = match profile {
-            Some(profile) => Selection::profile(profile),
-            None => Selection::features(features.iter().map(|f| f.trim().to_owned())),
+        let requested = match profile {
+            Some(profile) => Requested::Profile(profile),
+            None => Requested::Features(features.iter().map(|f| f.trim().to_owned()).collect()),
         };
-        Selection {
-            system,
-            ..selection
-        }
+        Selection { requested, system }
     }
 
     /// The command-line words that ask for this selection, e.g.
     /// `--features ui,hardening --system x86_64-linux`.
     pub fn to_flags(&self) -> String {
-        let mut out = match &self.requested {
+        let requested = match &self.requested {
             Requested::Profile(profile) => format!("--profile {profile}"),
             Requested::Features(names) => format!("--features {}", names.join(",")),
         };
-        if let Some(system) = self.system {
-            out.push_str(&format!(" --system {system}"));
-        }
-        out
+        let system = self.system.map(|s| format!(" --system {s}"));
+        requested + &system.unwrap_or_default()
     }
 }
 
@@ -182,17 +177,15 @@ pub enum LeftOutReason {
 
 impl fmt::Display for LeftOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = &self.name;
         match &self.because {
             LeftOutReason::Yields { winner } => write!(
                 f,
-                "`{}` (conflicts with `{winner}`; the side declaring the conflict yields)",
-                self.name
+                "`{name}` (conflicts with `{winner}`; the side declaring the conflict yields)"
             ),
-            LeftOutReason::Requires { yielding } => write!(
-                f,
-                "`{}` (requires `{yielding}`, which is left out)",
-                self.name
-            ),
+            LeftOutReason::Requires { yielding } => {
+                write!(f, "`{name}` (requires `{yielding}`, which is left out)")
+            }
         }
     }
 }
@@ -398,11 +391,8 @@ fn depth_first<'a, 'r>(
             match done.get(r.name.as_str()) {
                 Some(true) => {}
                 Some(false) => {
-                    let start = path.iter().position(|(g, _)| g.name == r.name);
-                    let mut cycle: Vec<String> = path[start.unwrap_or(0)..]
-                        .iter()
-                        .map(|(g, _)| g.name.clone())
-                        .collect();
+                    let on_path = path.iter().map(|(g, _)| g.name.clone());
+                    let mut cycle: Vec<String> = on_path.skip_while(|g| *g != r.name).collect();
                     cycle.push(r.name.clone());
                     out.cycles.push(cycle);
                     if stop_early {
@@ -438,18 +428,16 @@ impl Catalog {
         // declares `a` and `a` sorts first.
         let mut out: BTreeMap<&str, LeftOutReason> = BTreeMap::new();
         for f in &candidates {
-            for other in &f.meta.conflicts {
-                let Some(g) = self.get(other) else { continue };
-                if g.name == f.name || !present.contains(g.name.as_str()) {
-                    continue;
-                }
-                let mutual = g.meta.conflicts.iter().any(|c| c == &f.name);
-                if mutual && f.name < g.name {
-                    continue;
-                }
-                out.entry(&f.name).or_insert(LeftOutReason::Yields {
-                    winner: g.name.clone(),
-                });
+            let winner = f.meta.conflicts.iter().find(|other| {
+                let mutual = self
+                    .get(other)
+                    .is_some_and(|g| g.meta.conflicts.contains(&f.name));
+                *other != &f.name
+                    && present.contains(other.as_str())
+                    && !(mutual && f.name < **other)
+            });
+            if let Some(winner) = winner.cloned() {
+                out.insert(&f.name, LeftOutReason::Yields { winner });
             }
         }
         // Everything requiring a yielding feature, transitively.

@@ -19,8 +19,7 @@ pub(crate) fn distance(a: &str, b: &str) -> usize {
             }
             cur[j] = d;
         }
-        std::mem::swap(&mut prev2, &mut prev);
-        std::mem::swap(&mut prev, &mut cur);
+        (prev2, prev, cur) = (prev, cur, prev2);
     }
     prev[b.len()]
 }
