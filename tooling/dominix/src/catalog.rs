@@ -330,31 +330,9 @@ fn read_feature(
             format!("set `name = \"{dir_name}\"` in [package]"),
         ));
     }
-    let parsed = match meta.as_table() {
-        None => {
-            problems.push(problem(
-                "metadata",
-                format!(
-                    "[package.metadata.dominix] must be a table, found {}",
-                    meta.type_str()
-                ),
-                "write it as a `[package.metadata.dominix]` table".into(),
-            ));
-            None
-        }
-        Some(table) => match parse_meta(table) {
-            Ok(m) => Some(m),
-            Err(errs) => {
-                problems.extend(
-                    errs.into_iter()
-                        .map(|(field, message, fix)| problem(&field, message, fix)),
-                );
-                None
-            }
-        },
-    };
+    let parsed = parse_meta(meta, problem).map_err(|errs| problems.extend(errs));
     match (name, parsed) {
-        (Some(name), Some(meta)) if problems.is_empty() => Ok(Feature {
+        (Some(name), Ok(meta)) if problems.is_empty() => Ok(Feature {
             name: name.to_owned(),
             dir: dir.to_owned(),
             meta,
@@ -365,8 +343,19 @@ fn read_feature(
 
 /// Deserializes the metadata table with serde; on failure, works out which
 /// fields are at fault so that every one of them is reported.
-fn parse_meta(table: &toml::Table) -> Result<FeatureMeta, Vec<(String, String, String)>> {
-    let whole = match FeatureMeta::deserialize(toml::Value::Table(table.clone())) {
+fn parse_meta(
+    meta: &toml::Value,
+    problem: impl Fn(&str, String, String) -> Problem,
+) -> Result<FeatureMeta, Vec<Problem>> {
+    let Some(table) = meta.as_table() else {
+        let found = meta.type_str();
+        return Err(vec![problem(
+            "metadata",
+            format!("[package.metadata.dominix] must be a table, found {found}"),
+            "write it as a `[package.metadata.dominix]` table".into(),
+        )]);
+    };
+    let whole = match FeatureMeta::deserialize(meta.clone()) {
         Ok(meta) => return Ok(meta),
         Err(e) => e,
     };
@@ -374,13 +363,11 @@ fn parse_meta(table: &toml::Table) -> Result<FeatureMeta, Vec<(String, String, S
     for key in table.keys() {
         if !FeatureMeta::KEYS.contains(&key.as_str()) {
             let hint = did_you_mean(nearest(key, FeatureMeta::KEYS).as_deref(), "");
-            errs.push((
-                key.clone(),
+            let valid = FeatureMeta::KEYS.join(", ");
+            errs.push(problem(
+                key,
                 format!("unknown key `{key}`{hint}"),
-                format!(
-                    "rename or remove it; valid keys: {}",
-                    FeatureMeta::KEYS.join(", ")
-                ),
+                format!("rename or remove it; valid keys: {valid}"),
             ));
         }
     }
@@ -398,13 +385,13 @@ fn parse_meta(table: &toml::Table) -> Result<FeatureMeta, Vec<(String, String, S
     ];
     for (key, required, check) in fields {
         match table.get(key).cloned().map(check) {
-            None if required => errs.push((
-                key.to_owned(),
+            None if required => errs.push(problem(
+                key,
                 format!("missing required key `{key}`"),
                 format!("add `{key}` to [package.metadata.dominix]"),
             )),
-            Some(Err(e)) => errs.push((
-                key.to_owned(),
+            Some(Err(e)) => errs.push(problem(
+                key,
                 e.to_string().trim().to_owned(),
                 format!("correct `{key}` in [package.metadata.dominix]"),
             )),
@@ -412,8 +399,8 @@ fn parse_meta(table: &toml::Table) -> Result<FeatureMeta, Vec<(String, String, S
         }
     }
     if errs.is_empty() {
-        errs.push((
-            "metadata".into(),
+        errs.push(problem(
+            "metadata",
             whole.to_string().trim().to_owned(),
             "correct [package.metadata.dominix]".into(),
         ));
