@@ -188,7 +188,7 @@ impl Catalog {
                     broken.insert(name);
                 }
                 Ok(feature) => {
-                    let fragment = feature.fragment_path();
+                    let fragment = feature.dir.join("feature.nix");
                     if !has_fragment(&fragment) {
                         problems.push(Problem {
                             file: fragment.clone(),
@@ -510,13 +510,8 @@ fn validate(catalog: &Catalog, broken: &BTreeSet<String>) -> Vec<Problem> {
                 ));
             }
             if let Some(req) = catalog.get(other) {
-                let missing: Vec<System> = f
-                    .meta
-                    .systems
-                    .iter()
-                    .copied()
-                    .filter(|s| !req.supports(*s))
-                    .collect();
+                let systems = f.meta.systems.iter().copied();
+                let missing: Vec<System> = systems.filter(|s| !req.supports(*s)).collect();
                 if !missing.is_empty() {
                     problems.push(problem(
                         "systems",

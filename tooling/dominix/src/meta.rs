@@ -154,11 +154,6 @@ impl Feature {
     pub fn manifest_path(&self) -> Utf8PathBuf {
         self.dir.join("Cargo.toml")
     }
-
-    /// `dir/feature.nix`, the feature's flake-parts module.
-    pub(crate) fn fragment_path(&self) -> Utf8PathBuf {
-        self.dir.join("feature.nix")
-    }
 }
 
 #[cfg(test)]

@@ -419,24 +419,19 @@ impl Catalog {
     /// The `full` profile's features for `system` (every system when `None`)
     /// and what it leaves out: see [`LeftOut`] for the rule.
     fn full_profile(&self, system: Option<System>) -> (Vec<&Feature>, Vec<LeftOut>) {
-        let candidates: Vec<&Feature> = self
-            .features()
-            .filter(|f| system.is_none_or(|s| f.supports(s)))
-            .collect();
-        let present: BTreeSet<&str> = candidates.iter().map(|f| f.name.as_str()).collect();
+        let candidate = |f: &&Feature| system.is_none_or(|s| f.supports(s));
+        let candidates: Vec<&Feature> = self.features().filter(candidate).collect();
         // Yielding sides: `a` declares `b`: `a` yields, unless `b` also
         // declares `a` and `a` sorts first.
         let mut out: BTreeMap<&str, LeftOutReason> = BTreeMap::new();
         for f in &candidates {
-            let winner = f.meta.conflicts.iter().find(|other| {
-                let mutual = self
-                    .get(other)
-                    .is_some_and(|g| g.meta.conflicts.contains(&f.name));
-                *other != &f.name
-                    && present.contains(other.as_str())
-                    && !(mutual && f.name < **other)
+            let mut conflicts = f.meta.conflicts.iter().filter_map(|other| self.get(other));
+            let winner = conflicts.find(|g| {
+                let mutual = g.meta.conflicts.contains(&f.name);
+                g.name != f.name && candidate(g) && !(mutual && f.name < g.name)
             });
-            if let Some(winner) = winner.cloned() {
+            if let Some(winner) = winner {
+                let winner = winner.name.clone();
                 out.insert(&f.name, LeftOutReason::Yields { winner });
             }
         }
