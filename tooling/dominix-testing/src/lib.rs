@@ -30,11 +30,6 @@ pub fn evaluator() -> Evaluator {
     Evaluator::new(root)
 }
 
-fn availability() -> &'static Result<(), Unavailable> {
-    static AVAILABLE: OnceLock<Result<(), Unavailable>> = OnceLock::new();
-    AVAILABLE.get_or_init(|| evaluator().preflight())
-}
-
 /// Whether `DOMINIX_REQUIRE_EVAL=1` turns skips into failures.
 pub fn eval_required() -> bool {
     dominix_eval::skip::required()
@@ -43,7 +38,8 @@ pub fn eval_required() -> bool {
 /// `Some(evaluator)` when module evaluation can run here; otherwise prints the
 /// SKIP line (or panics under `DOMINIX_REQUIRE_EVAL=1`) and returns `None`.
 pub fn evaluator_or_skip(test: &str) -> Option<Evaluator> {
-    match availability() {
+    static AVAILABLE: OnceLock<Result<(), Unavailable>> = OnceLock::new();
+    match AVAILABLE.get_or_init(|| evaluator().preflight()) {
         Ok(()) => Some(evaluator()),
         // A broken lock, or a Nix that is there but does not answer, is a
         // failure, not a skip.

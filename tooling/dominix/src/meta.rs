@@ -100,11 +100,8 @@ spelled_enum! {
 
 /// Comma-separated list of displayable values.
 pub(crate) fn list<T: fmt::Display>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    let items: Vec<String> = items.iter().map(ToString::to_string).collect();
+    items.join(", ")
 }
 
 /// The `[package.metadata.dominix]` table of a feature crate.

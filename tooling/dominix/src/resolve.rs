@@ -392,9 +392,8 @@ fn depth_first<'a, 'r>(
                 Some(true) => {}
                 Some(false) => {
                     let on_path = path.iter().map(|(g, _)| g.name.clone());
-                    let mut cycle: Vec<String> = on_path.skip_while(|g| *g != r.name).collect();
-                    cycle.push(r.name.clone());
-                    out.cycles.push(cycle);
+                    let cycle = on_path.skip_while(|g| *g != r.name).chain([r.name.clone()]);
+                    out.cycles.push(cycle.collect());
                     if stop_early {
                         return out;
                     }
@@ -420,7 +419,7 @@ impl Catalog {
     /// and what it leaves out: see [`LeftOut`] for the rule.
     fn full_profile(&self, system: Option<System>) -> (Vec<&Feature>, Vec<LeftOut>) {
         let candidate = |f: &&Feature| system.is_none_or(|s| f.supports(s));
-        let candidates: Vec<&Feature> = self.features().filter(candidate).collect();
+        let mut candidates: Vec<&Feature> = self.features().filter(candidate).collect();
         // Yielding sides: `a` declares `b`: `a` yields, unless `b` also
         // declares `a` and `a` sorts first.
         let mut out: BTreeMap<&str, LeftOutReason> = BTreeMap::new();
@@ -446,28 +445,18 @@ impl Catalog {
         while let Some(name) = queue.pop() {
             for dependent in required_by.get(name).into_iter().flatten() {
                 if !out.contains_key(dependent) {
-                    out.insert(
-                        dependent,
-                        LeftOutReason::Requires {
-                            yielding: name.to_owned(),
-                        },
-                    );
+                    let yielding = name.to_owned();
+                    out.insert(dependent, LeftOutReason::Requires { yielding });
                     queue.push(dependent);
                 }
             }
         }
-        let kept = candidates
-            .into_iter()
-            .filter(|f| !out.contains_key(f.name.as_str()))
-            .collect();
-        let left_out = out
-            .into_iter()
-            .map(|(name, because)| LeftOut {
-                name: name.to_owned(),
-                because,
-            })
-            .collect();
-        (kept, left_out)
+        candidates.retain(|f| !out.contains_key(f.name.as_str()));
+        let left_out = out.into_iter().map(|(name, because)| LeftOut {
+            name: name.to_owned(),
+            because,
+        });
+        (candidates, left_out.collect())
     }
 
     /// Resolves `selection`: the `requires` closure in dependency order, with
