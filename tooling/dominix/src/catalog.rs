@@ -280,7 +280,8 @@ impl Catalog {
     }
 }
 
-/// Turns a parsed manifest into a feature; else the name it goes by and its problems.
+/// Turns a parsed manifest (`None`: the folder has none) into a feature; else
+/// the name it goes by and its problems.
 fn read_feature(
     dir: &Utf8Path,
     dir_name: &str,
