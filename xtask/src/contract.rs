@@ -41,10 +41,7 @@ fn verify(sh: &Shell, project: &Project, nixpkgs: Option<Utf8PathBuf>) -> Result
     evaluator
         .preflight()
         .map_err(|reason| Failure::new(reason.skip_line()))?;
-    let nixpkgs = match nixpkgs {
-        Some(path) => path,
-        None => pinned_nixpkgs(sh, project)?,
-    };
+    let nixpkgs = nixpkgs.map_or_else(|| pinned_nixpkgs(sh, project), Ok)?;
     if !nixpkgs.join("nixos/lib/eval-config.nix").exists() {
         return Err(Failure::usage(format!(
             "{nixpkgs} is not a nixpkgs source tree (no nixos/lib/eval-config.nix). Fix: pass the root of a nixpkgs checkout"
@@ -65,17 +62,11 @@ fn verify(sh: &Shell, project: &Project, nixpkgs: Option<Utf8PathBuf>) -> Result
     // verify.nix also describes the contract with nixpkgs' own lib, so type
     // descriptions on both sides come from one lib version; the pinned
     // nixpkgs-lib is only the fallback.
-    let contract = match real.as_object_mut().and_then(|o| o.remove("contract")) {
-        Some(contract) => contract,
-        None => evaluator.describe_contract()?,
-    };
+    let contract = real.as_object_mut().and_then(|o| o.remove("contract"));
+    let contract = contract.map_or_else(|| evaluator.describe_contract(), Ok)?;
     let report = dominix_contract::compare(&contract, &real)?;
     println!("{report}");
-    if report.is_ok() {
-        Ok(())
-    } else {
-        Err(Failure::new(
-            "the NixOS contract differs from nixpkgs; see the findings above",
-        ))
-    }
+    crate::ensure(report.is_ok(), || {
+        "the NixOS contract differs from nixpkgs; see the findings above".to_owned()
+    })
 }

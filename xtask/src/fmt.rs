@@ -19,11 +19,7 @@ pub fn nix_files(root: &Utf8Path) -> Result<Vec<Utf8PathBuf>> {
             let name = path.file_name().unwrap_or_default();
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
             if is_dir {
-                if !name.starts_with('.')
-                    && name != "target"
-                    && name != "result"
-                    && name != "node_modules"
-                {
+                if !name.starts_with('.') && !["target", "result", "node_modules"].contains(&name) {
                     stack.push(path);
                 }
             } else if name.ends_with(".nix") {
@@ -85,27 +81,19 @@ pub fn unformatted(root: &Utf8Path, files: &[Utf8PathBuf], write: bool) -> Resul
 
 impl crate::flags::Fmt {
     pub fn run(self, _sh: &xshell::Shell, project: &Project) -> Result<()> {
-        run(project, self.check)
-    }
-}
-
-fn run(project: &Project, check: bool) -> Result<()> {
-    let found = unformatted(&project.root, &nix_files(&project.root)?, !check)?;
-    if !check {
-        for f in &found.unformatted {
-            println!("formatted {f}");
+        let found = unformatted(&project.root, &nix_files(&project.root)?, !self.check)?;
+        if !self.check {
+            for f in &found.unformatted {
+                println!("formatted {f}");
+            }
         }
-    }
-    let mut problems = found.unparsable_lines();
-    if check && !found.unformatted.is_empty() {
-        problems.push(format!(
-            "not formatted with alejandra: {}. Fix: run `cargo xtask fmt`",
-            found.unformatted.join(", ")
-        ));
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::new(problems.join("\n")))
+        let mut problems = found.unparsable_lines();
+        if self.check && !found.unformatted.is_empty() {
+            problems.push(format!(
+                "not formatted with alejandra: {}. Fix: run `cargo xtask fmt`",
+                found.unformatted.join(", ")
+            ));
+        }
+        crate::ensure(problems.is_empty(), || problems.join("\n"))
     }
 }

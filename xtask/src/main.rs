@@ -48,10 +48,15 @@ impl Failure {
     /// A usage error (exit 2).
     pub fn usage(message: impl Into<String>) -> Self {
         Failure {
-            message: message.into(),
             code: 2,
+            ..Failure::new(message)
         }
     }
+}
+
+/// `Ok` when `ok`, else a failure (exit 1) saying `message()`.
+pub fn ensure(ok: bool, message: impl FnOnce() -> String) -> Result<()> {
+    ok.then_some(()).ok_or_else(|| Failure::new(message()))
 }
 
 impl<E: std::error::Error> From<E> for Failure {
@@ -87,8 +92,7 @@ fn run(cmd: flags::Cmd, project: &Project) -> Result<()> {
 fn main() -> ExitCode {
     let flags = flags::Xtask::parse();
     dominix_nix::set_default_timeout(flags.timeout.unwrap_or_else(|| flags.cmd.default_timeout()));
-    let outcome = Project::locate().and_then(|project| run(flags.cmd, &project));
-    match outcome {
+    match Project::locate().and_then(|project| run(flags.cmd, &project)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("error: {}", failure.message);

@@ -5,33 +5,30 @@ use camino::{Utf8Path, Utf8PathBuf};
 use xshell::{Shell, cmd};
 
 use crate::build::{Target, build};
-use crate::flags::Select;
 use crate::nix;
 use crate::{Failure, Project, Result};
 
 impl crate::flags::Vm {
     pub fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        vm(sh, project, &self.select, self.host.as_deref())
-    }
-}
-
-fn vm(sh: &Shell, project: &Project, select: &Select, host: Option<&str>) -> Result<()> {
-    let host = host.map(str::to_owned).unwrap_or_else(nix::host_system);
-    if host.ends_with("-linux") && !Utf8Path::new("/dev/kvm").exists() {
+        let host = self.host.unwrap_or_else(nix::host_system);
+        if host.ends_with("-linux") && !Utf8Path::new("/dev/kvm").exists() {
+            eprintln!(
+                "note: /dev/kvm is missing; QEMU falls back to emulation (slow). Fix: enable KVM for a fast VM"
+            );
+        }
+        let paths = build(sh, project, &self.select, Some(&host), Target::default())?;
+        let out = paths
+            .first()
+            .ok_or_else(|| Failure::new("`nix build` returned no VM"))?;
+        let script = run_script(Utf8Path::new(out.as_str()))?;
         eprintln!(
-            "note: /dev/kvm is missing; QEMU falls back to emulation (slow). Fix: enable KVM for a fast VM"
+            "starting {script} (log in as `domi`, password `domi-nix`; quit QEMU with Ctrl-a x)"
         );
+        cmd!(sh, "{script}")
+            .run()
+            .map_err(|e| Failure::new(format!("the VM exited with an error: {e}")))?;
+        Ok(())
     }
-    let paths = build(sh, project, select, Some(&host), Target::default())?;
-    let out = paths
-        .first()
-        .ok_or_else(|| Failure::new("`nix build` returned no VM"))?;
-    let script = run_script(Utf8Path::new(out.as_str()))?;
-    eprintln!("starting {script} (log in as `domi`, password `domi-nix`; quit QEMU with Ctrl-a x)");
-    cmd!(sh, "{script}")
-        .run()
-        .map_err(|e| Failure::new(format!("the VM exited with an error: {e}")))?;
-    Ok(())
 }
 
 /// `bin/run-<host>-vm` inside a VM package.
