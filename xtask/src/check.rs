@@ -1,16 +1,17 @@
 //! `cargo xtask check`: the static tier and module evaluation of every feature.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8PathBuf;
 
-use dominix::{Catalog, Profile, RenderOptions, Selection, trunk_flake};
+use dominix::{Catalog, Feature, Profile, RenderOptions, Selection, trunk_flake};
 use dominix_eval::{Applied, Case, Context, Drop, EvalError, Evaluator, NixFailure};
 use serde::Serialize;
 use xshell::Shell;
 
+use crate::changed::Selected;
 use crate::nix::NixCommand;
-use crate::test_scripts::{self, Lint, VmTests};
+use crate::test_scripts::{self, VmTests};
 use crate::{Failure, Project, Result, changed, compose, fmt, nix};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,6 +51,11 @@ impl Tier {
         }
     }
 
+    /// A tier that could not run at all, for `detail`.
+    fn failed(name: &'static str, detail: String) -> Tier {
+        Tier::from_problems(name, String::new(), vec![detail])
+    }
+
     fn skipped(name: &'static str, reason: String) -> Tier {
         let status = if dominix_eval::skip::required() {
             Status::Failed
@@ -57,163 +63,142 @@ impl Tier {
             Status::Skipped
         };
         Tier {
-            name,
             status,
-            summary: String::new(),
-            details: vec![reason],
-            warnings: Vec::new(),
+            ..Tier::failed(name, reason)
         }
     }
 }
 
 impl crate::flags::Check {
     pub fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        run(sh, project, self.json, self.changed_since.as_deref())
-    }
-}
-
-fn run(sh: &Shell, project: &Project, json: bool, changed_since: Option<&str>) -> Result<()> {
-    let catalog = project.catalog()?;
-    // `--changed-since REV`: module evaluation keeps only the branches the change can affect.
-    let selected = match changed_since {
-        Some(rev) => Some((rev, changed::since(&project.root, rev, &catalog)?)),
-        None => None,
-    };
-    let mut files = fmt::nix_files(&project.root)?;
-    // The static tiers too cover only what the change can affect: the
-    // selected branches' files and the changed files.
-    if let Some((_, s)) = &selected
-        && s.everything.is_none()
-    {
-        let dirs: Vec<&Utf8Path> = s
-            .features
-            .iter()
-            .filter_map(|name| catalog.get(name))
-            .map(|f| f.dir.as_path())
-            .collect();
-        files.retain(|file| {
-            let relative = file.strip_prefix(&project.root).unwrap_or(file);
-            dirs.iter().any(|d| relative.starts_with(d)) || s.paths.contains(relative.as_str())
-        });
-    }
-
-    let mut tiers = vec![metadata(&catalog), resolution(&catalog)];
-    match dominix_nix::available() {
-        Ok(_) => {
-            tiers.push(parse(project, &files));
-            tiers.push(trunks(
-                project,
-                &catalog,
-                selected.as_ref().map(|(_, s)| s),
-            )?);
-        }
-        // Absent: these tiers cannot run here (a skip). Present but broken:
-        // they ran and failed.
-        Err(error @ dominix_nix::NixError::NotFound { .. }) => {
-            for tier in ["nix-parse", "trunks"] {
-                tiers.push(Tier::skipped(tier, format!("SKIP {tier}: {error}")));
-            }
-        }
-        Err(error) => {
-            for tier in ["nix-parse", "trunks"] {
-                let detail = error.to_string();
-                tiers.push(Tier::from_problems(tier, String::new(), vec![detail]));
-            }
-        }
-    }
-    tiers.push(format(project, &files)?);
-    tiers.push(deadnix(project, sh, &files));
-    tiers.push(purity(project, &files)?);
-    let only = selected.as_ref().map(|(_, s)| s);
-    let (eval_tier, evaluated, tests) = module_eval(project, &catalog, only);
-    tiers.push(eval_tier);
-    tiers.push(match test_scripts::lint(sh, project, tests.as_ref()) {
-        Lint::Skipped(line) => Tier::skipped("vm-tests", line),
-        Lint::Ran { summary, problems } => Tier::from_problems("vm-tests", summary, problems),
-    });
-
-    let count = |s: Status| tiers.iter().filter(|t| t.status == s).count();
-    let (passed, failed, skipped) = (
-        count(Status::Passed),
-        count(Status::Failed),
-        count(Status::Skipped),
-    );
-    let total = only.map_or(catalog.features().len(), |s| s.features.len());
-    if json {
-        let mut report = serde_json::json!({
-            "tiers": tiers,
-            "passed": passed, "failed": failed, "skipped": skipped,
-            "module_eval": { "evaluated": evaluated, "features": total },
-        });
-        if let Some((rev, s)) = &selected {
-            report["changed_since"] = serde_json::json!({
-                "rev": rev, "features": s.features, "changed": s.changed,
-                "everything": s.everything, "skipped": s.skipped(),
+        let catalog = project.catalog()?;
+        // `--changed-since REV`: only what the change can affect is checked.
+        let selected = self
+            .changed_since
+            .as_deref()
+            .map(|rev| changed::since(&project.root, rev, &catalog))
+            .transpose()?;
+        let only = selected.as_ref();
+        let mut files = fmt::nix_files(&project.root)?;
+        // The static tiers cover the selected branches' files and the changed files.
+        if let Some(s) = only
+            && s.everything.is_none()
+        {
+            files.retain(|file| {
+                let relative = file.strip_prefix(&project.root).unwrap_or(file);
+                s.paths.contains(relative.as_str())
+                    || s.features
+                        .iter()
+                        .filter_map(|name| catalog.get(name))
+                        .any(|f| relative.starts_with(&f.dir))
             });
         }
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        for tier in &tiers {
-            let label = match tier.status {
-                Status::Passed => "ok  ",
-                Status::Failed => "FAIL",
-                Status::Skipped => "SKIP",
-            };
-            println!("{label} {:<12} {}", tier.name, tier.summary);
-            for detail in tier.details.iter().chain(&tier.warnings) {
-                println!("       {}", detail.replace('\n', "\n       "));
+
+        let mut tiers = vec![metadata(&catalog), resolution(&catalog)];
+        match dominix_nix::available() {
+            Ok(_) => tiers.extend([parse(project, &files), trunks(project, &catalog, only)?]),
+            // Absent: these tiers cannot run here (a skip). Present but
+            // broken: they ran and failed.
+            Err(error) => tiers.extend(["nix-parse", "trunks"].map(|tier| match error {
+                dominix_nix::NixError::NotFound { .. } => {
+                    Tier::skipped(tier, format!("SKIP {tier}: {error}"))
+                }
+                _ => Tier::failed(tier, error.to_string()),
+            })),
+        }
+        tiers.extend([
+            format(project, &files)?,
+            deadnix(project, sh, &files),
+            purity(project, &files)?,
+        ]);
+        let (eval_tier, evaluated, tests) = module_eval(project, &catalog, only);
+        tiers.push(eval_tier);
+        tiers.push(match test_scripts::lint(sh, project, tests.as_ref()) {
+            Ok((summary, problems)) => Tier::from_problems("vm-tests", summary, problems),
+            Err(skip) => Tier::skipped("vm-tests", skip),
+        });
+
+        let [passed, failed, skipped] = [Status::Passed, Status::Failed, Status::Skipped]
+            .map(|s| tiers.iter().filter(|t| t.status == s).count());
+        let total = only.map_or(catalog.features().len(), |s| s.features.len());
+        let changed = self.changed_since.as_deref().zip(only);
+        if self.json {
+            let mut report = serde_json::json!({
+                "tiers": tiers,
+                "passed": passed, "failed": failed, "skipped": skipped,
+                "module_eval": { "evaluated": evaluated, "features": total },
+            });
+            if let Some((rev, s)) = changed {
+                report["changed_since"] = serde_json::json!({
+                    "rev": rev, "features": s.features, "changed": s.changed,
+                    "everything": s.everything, "skipped": s.skipped(),
+                });
             }
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            for tier in &tiers {
+                let label = match tier.status {
+                    Status::Passed => "ok  ",
+                    Status::Failed => "FAIL",
+                    Status::Skipped => "SKIP",
+                };
+                println!("{label} {:<12} {}", tier.name, tier.summary);
+                for detail in tier.details.iter().chain(&tier.warnings) {
+                    println!("       {}", detail.replace('\n', "\n       "));
+                }
+            }
+            if let Some((rev, s)) = changed {
+                println!("{}", s.describe(rev));
+            }
+            println!("module-eval: {evaluated}/{total} features evaluated");
+            println!("check: {passed} passed, {failed} failed, {skipped} skipped");
         }
-        if let Some((rev, s)) = &selected {
-            println!("{}", s.describe(rev));
-        }
-        println!("module-eval: {evaluated}/{total} features evaluated");
-        println!("check: {passed} passed, {failed} failed, {skipped} skipped");
-    }
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(Failure::new(format!(
-            "{failed} check tier(s) failed; see above"
-        )))
+        crate::ensure(failed == 0, || {
+            format!("{failed} check tier(s) failed; see above")
+        })
     }
 }
 
 fn metadata(catalog: &Catalog) -> Tier {
     let details = catalog.problems().iter().map(ToString::to_string).collect();
-    Tier::from_problems(
-        "metadata",
-        format!("{} features", catalog.features().len()),
-        details,
-    )
+    let summary = format!("{} features", catalog.features().len());
+    Tier::from_problems("metadata", summary, details)
+}
+
+/// Each profile, with its label.
+fn profiles() -> impl Iterator<Item = (String, Selection)> {
+    Profile::ALL
+        .iter()
+        .map(|p| (format!("profile {p}"), Selection::profile(*p)))
+}
+
+/// `feature` alone, with its label.
+fn alone(feature: &Feature) -> (String, Selection) {
+    let selection = Selection::features([feature.name.as_str()]);
+    (feature.name.clone(), selection)
 }
 
 fn resolution(catalog: &Catalog) -> Tier {
-    let mut details = Vec::new();
-    for feature in catalog.features() {
-        if let Err(e) = catalog.resolve(&Selection::features([feature.name.as_str()])) {
-            details.push(format!("{}: {e}", feature.name));
-        }
-    }
-    for profile in Profile::ALL {
-        if let Err(e) = catalog.resolve(&Selection::profile(profile)) {
-            details.push(format!("profile {profile}: {e}"));
-        }
-    }
-    Tier::from_problems(
-        "resolve",
-        "every feature alone, and both profiles".to_owned(),
-        details,
-    )
+    let details = catalog
+        .features()
+        .map(alone)
+        .chain(profiles())
+        .filter_map(|(label, selection)| {
+            let error = catalog.resolve(&selection).err()?;
+            Some(format!("{label}: {error}"))
+        })
+        .collect();
+    let summary = "every feature alone, and both profiles".to_owned();
+    Tier::from_problems("resolve", summary, details)
 }
 
-fn parse(project: &Project, files: &[camino::Utf8PathBuf]) -> Tier {
+fn parse(project: &Project, files: &[Utf8PathBuf]) -> Tier {
+    let root = format!("{}/", project.root);
     let details = nix::parse_files(files)
         .into_iter()
         .map(|(file, e)| {
             let relative = file.strip_prefix(&project.root).unwrap_or(file);
-            let e = e.replace(&format!("{}/", project.root), "");
-            format!("{relative}: {e}")
+            format!("{relative}: {}", e.replace(&root, ""))
         })
         .collect();
     Tier::from_problems("nix-parse", format!("{} files", files.len()), details)
@@ -221,45 +206,38 @@ fn parse(project: &Project, files: &[camino::Utf8PathBuf]) -> Tier {
 
 /// Every composed trunk (minimal, full, each feature alone — with
 /// `--changed-since`, each selected feature alone) parses.
-fn trunks(project: &Project, catalog: &Catalog, only: Option<&changed::Selected>) -> Result<Tier> {
+fn trunks(project: &Project, catalog: &Catalog, only: Option<&Selected>) -> Result<Tier> {
     let dir = tempfile::tempdir()
         .map_err(|e| Failure::new(format!("cannot create a temporary directory: {e}")))?;
-    let mut selections: Vec<(String, Selection)> = Profile::ALL
-        .iter()
-        .map(|p| (format!("profile {p}"), Selection::profile(*p)))
+    let wanted =
+        |f: &&Feature| only.is_none_or(|s| s.everything.is_some() || s.features.contains(&f.name));
+    let selections: Vec<_> = profiles()
+        .chain(catalog.features().filter(wanted).map(alone))
         .collect();
-    selections.extend(
-        catalog
-            .features()
-            .filter(|f| only.is_none_or(|s| s.everything.is_some() || s.features.contains(&f.name)))
-            .map(|f| (f.name.clone(), Selection::features([f.name.as_str()]))),
-    );
     let flake_ref = project.flake_ref();
-    let mut written = Vec::new();
+    let (mut files, mut labels) = (Vec::new(), Vec::new());
     for (i, (label, selection)) in selections.iter().enumerate() {
+        // What does not resolve is reported by the `resolve` tier.
         let Ok(res) = catalog.resolve(selection) else {
             continue;
-        }; // reported by `resolve`
+        };
         let opts = RenderOptions {
             flake_ref: flake_ref.clone(),
             system: compose::system_for(&res),
             command: "cargo xtask check".to_owned(),
         };
-        let file = camino::Utf8PathBuf::from_path_buf(dir.path().join(format!("trunk-{i}.nix")))
+        let file = Utf8PathBuf::from_path_buf(dir.path().join(format!("trunk-{i}.nix")))
             .map_err(|_| Failure::new("temporary path is not UTF-8"))?;
         std::fs::write(&file, trunk_flake(&res, &opts))
             .map_err(|e| Failure::new(format!("cannot write {file}: {e}")))?;
-        written.push((file, label));
+        files.push(file);
+        labels.push(label.as_str());
     }
-    let files: Vec<camino::Utf8PathBuf> = written.iter().map(|(f, _)| f.clone()).collect();
     let details = nix::parse_files(&files)
         .into_iter()
         .map(|(file, e)| {
-            let label = written
-                .iter()
-                .find(|(f, _)| f == file)
-                .map_or("?", |(_, l)| l.as_str());
-            format!("composed trunk for {label}: {e}")
+            let label = files.iter().zip(&labels).find(|(f, _)| *f == file);
+            format!("composed trunk for {}: {e}", label.map_or("?", |(_, l)| l))
         })
         .collect();
     Ok(Tier::from_problems(
@@ -287,7 +265,7 @@ fn format(project: &Project, files: &[Utf8PathBuf]) -> Result<Tier> {
 
 /// Every branch file (under crates/) depends only on the repository and the
 /// pinned inputs (see `purity`).
-fn purity(project: &Project, files: &[camino::Utf8PathBuf]) -> Result<Tier> {
+fn purity(project: &Project, files: &[Utf8PathBuf]) -> Result<Tier> {
     let mut details = Vec::new();
     let mut checked = 0;
     for file in files {
@@ -305,14 +283,11 @@ fn purity(project: &Project, files: &[camino::Utf8PathBuf]) -> Result<Tier> {
         checked += 1;
         details.extend(crate::purity::findings(relative, &text));
     }
-    Ok(Tier::from_problems(
-        "purity",
-        format!("{checked} branch files"),
-        details,
-    ))
+    let summary = format!("{checked} branch files");
+    Ok(Tier::from_problems("purity", summary, details))
 }
 
-fn deadnix(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier {
+fn deadnix(project: &Project, sh: &Shell, files: &[Utf8PathBuf]) -> Tier {
     if !nix::available(sh, "deadnix") {
         return Tier::skipped(
             "deadnix",
@@ -326,13 +301,10 @@ fn deadnix(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier
         .run();
     let details = match output {
         Ok((status, _)) if status.success() => Vec::new(),
-        Ok((_, out)) => vec![
-            out.stdout
-                .replace(&format!("{}/", project.root), "")
-                .trim()
-                .to_owned()
-                + "\nFix: remove the unused bindings, or prefix them with `_`",
-        ],
+        Ok((_, out)) => vec![format!(
+            "{}\nFix: remove the unused bindings, or prefix them with `_`",
+            out.stdout.replace(&format!("{}/", project.root), "").trim()
+        )],
         Err(e) => vec![format!("cannot run deadnix: {e}")],
     };
     Tier::from_problems("deadnix", format!("{} files", files.len()), details)
@@ -346,87 +318,73 @@ fn deadnix(project: &Project, sh: &Shell, files: &[camino::Utf8PathBuf]) -> Tier
 fn module_eval(
     project: &Project,
     catalog: &Catalog,
-    only: Option<&changed::Selected>,
+    only: Option<&Selected>,
 ) -> (Tier, usize, Option<VmTests>) {
+    const NAME: &str = "module-eval";
     let wanted = |name: &str| only.is_none_or(|s| s.features.contains(name));
     let evaluator = Evaluator::new(project.root.clone());
     if let Err(reason) = evaluator.preflight() {
         // A broken lock, or a Nix that is there but does not answer, is a
         // failure, never a skip.
         let tier = if reason.is_failure() {
-            Tier::from_problems("module-eval", String::new(), vec![reason.to_string()])
+            Tier::failed(NAME, reason.to_string())
         } else {
-            Tier::skipped("module-eval", reason.skip_line())
+            Tier::skipped(NAME, reason.skip_line())
         };
         return (tier, 0, None);
     }
     let tests = match evaluator.vm_tests() {
         Ok(tests) => tests,
-        Err(e) => {
-            let tier = Tier::from_problems("module-eval", String::new(), vec![e.to_string()]);
-            return (tier, 0, None);
-        }
+        Err(e) => return (Tier::failed(NAME, e.to_string()), 0, None),
     };
     let mut cases: BTreeMap<String, Case> = BTreeMap::new();
-    let mut owner: BTreeMap<String, String> = BTreeMap::new();
     for feature in catalog.features().filter(|f| wanted(&f.name)) {
-        for system in &feature.meta.systems {
-            let system = system.as_str();
+        let name = &feature.name;
+        let nodes = tests.get(name).map_or(&[][..], |t| &t.nodes[..]);
+        for system in feature.meta.systems.iter().map(|s| s.as_str()) {
             for context in [Context::System, Context::Vm] {
-                let id = format!("{} [{context}, {system}]", feature.name);
-                let case = Case::feature(&feature.name)
-                    .in_context(context)
-                    .on_system(system);
-                owner.insert(id.clone(), feature.name.clone());
-                cases.insert(id, case);
+                let case = Case::feature(name).in_context(context).on_system(system);
+                cases.insert(format!("{name} [{context}, {system}]"), case);
             }
-            for node in tests.get(&feature.name).map_or(&[][..], |t| &t.nodes[..]) {
-                let id = format!("{} [test node `{node}`, {system}]", feature.name);
-                owner.insert(id.clone(), feature.name.clone());
-                cases.insert(id, Case::test_node(&feature.name, node).on_system(system));
+            for node in nodes {
+                let case = Case::test_node(name, node).on_system(system);
+                cases.insert(format!("{name} [test node `{node}`, {system}]"), case);
             }
         }
     }
     // The trunk alone only changes with nix-modules/ (or the lock).
-    let trunk_contexts = if only.is_none_or(|s| s.everything.is_some()) {
-        &[Context::System, Context::Vm][..]
-    } else {
-        &[]
-    };
-    for &context in trunk_contexts {
-        cases.insert(
-            format!("(trunk) [{context}]"),
-            Case::default().in_context(context),
-        );
+    if only.is_none_or(|s| s.everything.is_some()) {
+        for context in [Context::System, Context::Vm] {
+            let case = Case::default().in_context(context);
+            cases.insert(format!("(trunk) [{context}]"), case);
+        }
     }
-    let results = evaluator.eval_batch(&cases);
     let mut details = Vec::new();
     // One error shared by several cases (a syntax error in a fragment breaks
     // the whole top level) is reported once, naming every case it broke.
     let mut shared: Vec<NixFailure> = Vec::new();
-    let mut failed_features = std::collections::BTreeSet::new();
+    let mut failed_features = BTreeSet::new();
     let mut drops: Vec<(String, Drop)> = Vec::new();
-    let mut applied = std::collections::BTreeSet::new();
+    let mut applied = BTreeSet::new();
     // Each node's host name, which the test driver names its Python variable after.
     let mut host_names: BTreeMap<(String, String), String> = BTreeMap::new();
-    for (id, result) in results {
-        let ok = match result.and_then(|o| o.into_checked(&id)) {
+    for (id, result) in evaluator.eval_batch(&cases) {
+        let case = cases.get(&id);
+        match result.and_then(|o| o.into_checked(&id)) {
             Ok(outcome) => {
-                // A value that applies only in test VMs still never applies
-                // on a real machine: only systems and VMs count as applying.
-                let in_test = cases.get(&id).is_some_and(|c| c.context == Context::Test);
-                if let (Some(case), Some(host)) = (
-                    cases.get(&id),
-                    outcome.config["networking.hostName"].as_str(),
-                ) && let Some(node) = &case.node
+                let host = outcome.config["networking.hostName"].as_str();
+                if let (Some(case), Some(host)) = (case, host)
+                    && let Some(node) = &case.node
                 {
                     host_names.insert((case.features.join(","), node.clone()), host.to_owned());
                 }
                 drops.extend(outcome.drops.into_iter().map(|d| (id.clone(), d)));
-                if !in_test {
+                // A value that applies only in test VMs still never applies
+                // on a real machine: only systems and VMs count as applying.
+                if case.is_none_or(|c| c.context != Context::Test) {
                     applied.extend(outcome.applied);
                 }
-                true
+                continue;
             }
             Err(EvalError::Nix(failure)) => {
                 let same = |f: &&mut NixFailure| {
@@ -436,34 +394,28 @@ fn module_eval(
                 match shared.iter_mut().find(same) {
                     Some(group) => {
                         group.case = format!("{}`, `{}", group.case, failure.case);
-                        group.features.extend(failure.features.iter().cloned());
+                        group.features.extend(failure.features);
                         group.features.sort();
                         group.features.dedup();
                     }
                     None => shared.push(*failure),
                 }
-                false
             }
-            Err(e) => {
-                details.push(e.to_string());
-                false
-            }
-        };
-        if !ok {
-            failed_features.insert(owner.get(&id).cloned().unwrap_or(id));
+            Err(e) => details.push(e.to_string()),
+        }
+        if let Some(feature) = case.and_then(|c| c.features.first()) {
+            failed_features.insert(feature.clone());
         }
     }
     details.extend(shared.iter().map(ToString::to_string));
-    let evaluated = catalog
-        .features()
-        .filter(|f| wanted(&f.name) && !failed_features.contains(&f.name))
-        .count();
+    // Every failed feature is a wanted one.
+    let features = catalog.features().filter(|f| wanted(&f.name)).count();
+    let evaluated = features - failed_features.len();
     let summary = format!(
-        "{evaluated}/{} features against the NixOS contract ({} cases: systems, VMs, VM-test nodes)",
-        catalog.features().filter(|f| wanted(&f.name)).count(),
+        "{evaluated}/{features} features against the NixOS contract ({} cases: systems, VMs, VM-test nodes)",
         cases.len()
     );
-    let mut tier = Tier::from_problems("module-eval", summary, details);
+    let mut tier = Tier::from_problems(NAME, summary, details);
     tier.warnings = silent_drops(project, drops, &applied);
     let tests = tests
         .into_iter()
@@ -473,10 +425,8 @@ fn module_eval(
                 .nodes
                 .iter()
                 .map(|node| {
-                    host_names
-                        .get(&(feature.clone(), node.clone()))
-                        .cloned()
-                        .unwrap_or_else(|| node.clone())
+                    let host = host_names.get(&(feature.clone(), node.clone()));
+                    host.unwrap_or(node).clone()
                 })
                 .collect();
             (feature, (test, hosts))
@@ -491,7 +441,7 @@ fn module_eval(
 fn silent_drops(
     project: &Project,
     drops: Vec<(String, Drop)>,
-    applied: &std::collections::BTreeSet<Applied>,
+    applied: &BTreeSet<Applied>,
 ) -> Vec<String> {
     let root = format!("{}/", project.root);
     type Subject = (String, Option<String>, String);

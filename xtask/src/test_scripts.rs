@@ -15,68 +15,41 @@ use crate::nix::NixCommand;
 /// Every branch's VM test, with its nodes' evaluated host names.
 pub type VmTests = BTreeMap<String, (VmTest, Vec<String>)>;
 
-/// What linting the test scripts found.
-pub enum Lint {
-    /// It cannot run here: the SKIP line.
-    Skipped(String),
-    /// It ran: what was checked, and the problems.
-    Ran {
-        summary: String,
-        problems: Vec<String>,
-    },
-}
-
 /// The names the NixOS test driver defines for a test script
-/// (nixos/lib/test-driver: `Driver.test_symbols`).
-const DRIVER_SYMBOLS: &[&str] = &[
-    "start_all",
-    "test_script",
-    "machines",
-    "vlans",
-    "driver",
-    "log",
-    "create_machine",
-    "subtest",
-    "run_tests",
-    "join_all",
-    "retry",
-    "serial_stdout_off",
-    "serial_stdout_on",
-    "polling_condition",
-    "Machine",
-    "t",
-];
+/// (nixos/lib/test-driver: `Driver.test_symbols`), as PYFLAKES_BUILTINS lists them.
+const DRIVER_SYMBOLS: &str = "start_all,test_script,machines,vlans,driver,log,create_machine,\
+    subtest,run_tests,join_all,retry,serial_stdout_off,serial_stdout_on,polling_condition,Machine,t";
 
 /// The Python name the driver gives a node: its host name with every
 /// character outside `[A-Za-z0-9_]` turned into `_`.
 pub fn python_name(host_name: &str) -> String {
-    host_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    host_name.replace(|c: char| !(c.is_ascii_alphanumeric() || c == '_'), "_")
 }
 
 /// `tests`: the branches' VM tests, with each node's evaluated host name
-/// (`None` when module evaluation did not run).
-pub fn lint(sh: &Shell, project: &Project, tests: Option<&VmTests>) -> Lint {
+/// (`None` when module evaluation did not run). Returns what was checked and
+/// the problems, or the SKIP line when the lint cannot run here.
+pub fn lint(
+    sh: &Shell,
+    project: &Project,
+    tests: Option<&VmTests>,
+) -> Result<(String, Vec<String>), String> {
     let Some(tests) = tests else {
-        return Lint::Skipped(
+        return Err(
             "SKIP vm-tests: the test scripts' node names come from module evaluation, which did not run — see module-eval above".to_owned(),
         );
     };
-    let pyflakes = || NixCommand::tool("python3").args(["-m", "pyflakes"]);
-    let runs = pyflakes()
+    let pyflakes = || {
+        NixCommand::tool("python3")
+            .args(["-m", "pyflakes"])
+            .current_dir(sh.current_dir())
+    };
+    if !pyflakes()
         .arg("--version")
-        .current_dir(sh.current_dir())
-        .run();
-    if !runs.is_ok_and(|(status, _)| status.success()) {
-        return Lint::Skipped(
+        .run()
+        .is_ok_and(|(status, _)| status.success())
+    {
+        return Err(
             "SKIP vm-tests: pyflakes is not installed — `pip install pyflakes` (python3 -m pyflakes must run)"
                 .to_owned(),
         );
@@ -85,14 +58,15 @@ pub fn lint(sh: &Shell, project: &Project, tests: Option<&VmTests>) -> Lint {
     let mut details = Vec::new();
     for (feature, (test, host_names)) in tests {
         let file = test.file.strip_prefix(&root).unwrap_or(&test.file);
-        let mut names: Vec<String> = host_names.iter().map(|h| python_name(h)).collect();
+        let nodes: Vec<String> = host_names.iter().map(|h| python_name(h)).collect();
+        let mut names = nodes.clone();
         if names.len() == 1 {
             names.push("machine".to_owned());
         }
-        names.extend(DRIVER_SYMBOLS.iter().map(|s| (*s).to_owned()));
-        let script = match tempfile::NamedTempFile::new()
-            .and_then(|f| std::fs::write(f.path(), &test.test_script).map(|()| f))
-        {
+        names.push(DRIVER_SYMBOLS.to_owned());
+        let script = tempfile::NamedTempFile::new()
+            .and_then(|f| std::fs::write(f.path(), &test.test_script).map(|()| f));
+        let script = match script {
             Ok(f) => f,
             Err(e) => {
                 details.push(format!(
@@ -101,19 +75,15 @@ pub fn lint(sh: &Shell, project: &Project, tests: Option<&VmTests>) -> Lint {
                 continue;
             }
         };
-        let path = script.path();
-        let builtins = names.join(",");
         let out = pyflakes()
-            .arg(path)
-            .env("PYFLAKES_BUILTINS", &builtins)
-            .current_dir(sh.current_dir())
+            .arg(script.path())
+            .env("PYFLAKES_BUILTINS", names.join(","))
             .run();
         match out {
             Ok((status, _)) if status.success() => {}
             Ok((_, out)) => {
-                let text = out.stdout + &out.stderr;
-                let path = path.display().to_string();
-                let findings: Vec<String> = text
+                let path = script.path().display().to_string();
+                let findings: Vec<String> = (out.stdout + &out.stderr)
                     .lines()
                     .filter(|l| !l.trim().is_empty())
                     .map(|l| {
@@ -121,19 +91,18 @@ pub fn lint(sh: &Shell, project: &Project, tests: Option<&VmTests>) -> Lint {
                             .replacen("line:", "line ", 1)
                     })
                     .collect();
+                let nodes: Vec<String> = nodes.iter().map(|n| format!("`{n}`")).collect();
                 details.push(format!(
                     "{file} (branch `{feature}`): pyflakes rejects the test script, as the NixOS test framework would:\n  {}\n\
                      Fix: the nodes are {} (the driver also defines {}); correct the script or the node names in {file}.",
                     findings.join("\n  "),
-                    host_names.iter().map(|h| format!("`{}`", python_name(h))).collect::<Vec<_>>().join(", "),
+                    nodes.join(", "),
                     "start_all, subtest, machines, driver, …",
                 ));
             }
             Err(e) => details.push(format!("{file}: cannot run pyflakes: {e}")),
         }
     }
-    Lint::Ran {
-        summary: format!("{} test scripts linted (pyflakes, node names)", tests.len()),
-        problems: details,
-    }
+    let summary = format!("{} test scripts linted (pyflakes, node names)", tests.len());
+    Ok((summary, details))
 }
