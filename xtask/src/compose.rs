@@ -3,8 +3,8 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use dominix::{RenderOptions, Resolution, System, trunk_flake};
 
-use crate::flags::Select;
-use crate::{Failure, Project, Result, fsx};
+use crate::flags::{Select, shell_quote};
+use crate::{Failure, Project, Result, fsx, nix};
 
 /// Marks a directory as written by `compose`, so it may be rewritten.
 pub const MARKER: &str = ".domi-nix-trunk";
@@ -28,11 +28,14 @@ pub fn system_for(res: &Resolution) -> System {
 
 impl crate::flags::Compose {
     pub fn run(self, _sh: &xshell::Shell, project: &Project) -> Result<()> {
-        let reference = self
-            .flake_ref
-            .clone()
-            .unwrap_or_else(|| project.flake_ref());
-        let path = write(project, &self.select, &self.out, self.flake_ref)?;
+        let catalog = project.valid_catalog()?;
+        let res = resolve(&catalog, &self.select.selection())?;
+        if !res.left_out.is_empty() {
+            let names: Vec<String> = res.left_out.iter().map(ToString::to_string).collect();
+            eprintln!("note: profile `full` leaves out {}", names.join(", "));
+        }
+        let reference = self.flake_ref.unwrap_or_else(|| project.flake_ref());
+        let path = write_trunk(&self.out, &render(&res, reference.clone(), &self.select))?;
         println!("wrote {path}");
         // `path:` because a folder inside a git work tree would otherwise be
         // read as the repository, where the new file is untracked.
@@ -40,17 +43,11 @@ impl crate::flags::Compose {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| self.out.to_string());
         // Building today's domi-nix, not the one a lock file pinned.
-        let next = crate::nix::NixCommand::nix("build")
-            .arg(format!(
-                "path:{dir}#packages.{}.vm",
-                crate::nix::host_system()
-            ))
+        let vm = format!("path:{dir}#packages.{}.vm", nix::host_system());
+        let next = nix::NixCommand::nix("build")
+            .arg(vm)
             .args(dominix::render::current_input_args(&reference));
-        let line: Vec<String> = next
-            .argv()
-            .iter()
-            .map(|w| crate::flags::shell_quote(w))
-            .collect();
+        let line: Vec<String> = next.argv().iter().map(|w| shell_quote(w)).collect();
         println!("next: {}", line.join(" "));
         Ok(())
     }
@@ -72,25 +69,14 @@ pub fn resolve(catalog: &dominix::Catalog, selection: &dominix::Selection) -> Re
     })
 }
 
-/// Resolves the selection and writes `out/flake.nix`; returns its path.
-pub fn write(
-    project: &Project,
-    select: &Select,
-    out: &Utf8Path,
-    flake_ref: Option<String>,
-) -> Result<Utf8PathBuf> {
-    let catalog = project.valid_catalog()?;
-    let res = resolve(&catalog, &select.selection())?;
-    if !res.left_out.is_empty() {
-        let names: Vec<String> = res.left_out.iter().map(ToString::to_string).collect();
-        eprintln!("note: profile `full` leaves out {}", names.join(", "));
-    }
+/// The trunk flake of `res`, referring to domi-nix as `flake_ref`.
+pub fn render(res: &Resolution, flake_ref: String, select: &Select) -> String {
     let opts = RenderOptions {
-        flake_ref: flake_ref.unwrap_or_else(|| project.flake_ref()),
-        system: system_for(&res),
-        command: format!("cargo xtask compose {}", select.describe()),
+        flake_ref,
+        system: system_for(res),
+        command: format!("cargo xtask compose {}", select.selection().to_flags()),
     };
-    write_trunk(out, &trunk_flake(&res, &opts))
+    trunk_flake(res, &opts)
 }
 
 /// Writes a trunk into `out`: a whole new directory is assembled next to it
@@ -111,10 +97,7 @@ pub fn write(
 /// (see `dominix::render::current_input_args`).
 pub fn write_trunk(out: &Utf8Path, flake: &str) -> Result<Utf8PathBuf> {
     let interrupted = fsx::Interrupts::watch()?;
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_str().is_empty())
-        .unwrap_or(Utf8Path::new("."));
+    let parent = fsx::parent_of(out);
     std::fs::create_dir_all(parent).map_err(|e| {
         Failure::new(format!(
             "cannot create {parent}, the parent of --out {out}: {e}. Fix: choose an --out whose parent you can create"

@@ -309,11 +309,6 @@ impl Select {
     pub fn selection(&self) -> Selection {
         Selection::from_flags(&self.features, self.profile, self.system)
     }
-
-    /// The command-line words that reproduce this selection.
-    pub fn describe(&self) -> String {
-        self.selection().to_flags()
-    }
 }
 
 /// `word` as one POSIX shell word: unchanged when it holds only characters

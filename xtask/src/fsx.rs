@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
+use rustix::fs::RenameFlags;
 
 use crate::{Failure, Result};
 
@@ -35,7 +36,8 @@ pub fn write_atomic(path: &Utf8Path, contents: &str) -> Result<()> {
     Ok(())
 }
 
-fn parent_of(path: &Utf8Path) -> &Utf8Path {
+/// The directory `path` is in (`.` for a bare name).
+pub fn parent_of(path: &Utf8Path) -> &Utf8Path {
     path.parent()
         .filter(|p| !p.as_str().is_empty())
         .unwrap_or(Utf8Path::new("."))
@@ -63,13 +65,9 @@ impl Interrupts {
         Ok(Interrupts(flag))
     }
 
-    fn raised(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-
     /// Fails if an interrupt arrived: `what` stopped, `out` untouched.
     pub fn check(&self, what: &str, out: &Utf8Path) -> Result<()> {
-        if self.raised() {
+        if self.0.load(Ordering::SeqCst) {
             return Err(Failure::new(format!(
                 "{what} interrupted; {out} was left as it was. Fix: run the command again"
             )));
@@ -190,33 +188,25 @@ impl Staging {
                 parent_of(out)
             ))
         };
-        if !exists {
-            std::fs::rename(&self.path, out).map_err(|e| fail(&e))?;
-            self.committed = true;
+        let cwd = rustix::fs::CWD;
+        let (from, to) = (self.path.as_std_path(), out.as_std_path());
+        if exists && rustix::fs::renameat_with(cwd, from, cwd, to, RenameFlags::EXCHANGE).is_ok() {
+            // The old trunk is now at the staging path: dropping removes it.
             return Ok(());
         }
-        let cwd = rustix::fs::CWD;
-        match rustix::fs::renameat_with(
-            cwd,
-            self.path.as_std_path(),
-            cwd,
-            out.as_std_path(),
-            rustix::fs::RenameFlags::EXCHANGE,
-        ) {
-            // The old trunk is now at the staging path: dropping removes it.
-            Ok(()) => Ok(()),
-            Err(_) => {
-                // Under the same prefix, so a kill here leaves nothing the
-                // next run's sweep does not remove.
-                let aside = Staging::create(parent_of(out), &self.prefix)?;
-                std::fs::remove_dir(&aside.path).map_err(|e| fail(&e))?;
-                std::fs::rename(out, &aside.path).map_err(|e| fail(&e))?;
-                std::fs::rename(&self.path, out).map_err(|e| fail(&e))?;
-                self.committed = true;
-                drop(aside);
-                Ok(())
-            }
+        // Where it cannot exchange, the old directory goes aside under the
+        // same prefix, so a kill here leaves nothing the next run's sweep
+        // does not remove.
+        let aside = exists
+            .then(|| Staging::create(parent_of(out), &self.prefix))
+            .transpose()?;
+        if let Some(aside) = &aside {
+            std::fs::remove_dir(&aside.path).map_err(|e| fail(&e))?;
+            std::fs::rename(out, &aside.path).map_err(|e| fail(&e))?;
         }
+        std::fs::rename(&self.path, out).map_err(|e| fail(&e))?;
+        self.committed = true;
+        Ok(())
     }
 }
 
