@@ -79,7 +79,6 @@ impl Selected {
 /// changed path, and every branch that requires one of them, transitively.
 /// A path under one of [`EVERYTHING`] selects every branch.
 pub fn select<'a>(changed: impl IntoIterator<Item = &'a str>, catalog: &Catalog) -> Selected {
-    let all = || catalog.names().map(str::to_owned).collect::<BTreeSet<_>>();
     let mut selected = Selected {
         total: catalog.features().len(),
         ..Selected::default()
@@ -99,18 +98,14 @@ pub fn select<'a>(changed: impl IntoIterator<Item = &'a str>, catalog: &Catalog)
             selected.everything = Some(path.to_owned());
         }
         // The path itself and each directory above it.
-        let prefixes = path
-            .match_indices('/')
-            .map(|(i, _)| &path[..i])
-            .chain([path]);
-        for prefix in prefixes {
-            if let Some(name) = by_dir.get(prefix) {
-                selected.changed.insert((*name).to_owned());
-            }
-        }
+        let prefixes = path.match_indices('/').map(|(i, _)| &path[..i]);
+        let names = prefixes.chain([path]).filter_map(|p| by_dir.get(p));
+        selected
+            .changed
+            .extend(names.map(|name| (*name).to_owned()));
     }
     if selected.everything.is_some() {
-        selected.features = all();
+        selected.features = catalog.names().map(str::to_owned).collect();
         return selected;
     }
     // Reverse `requires` edges: who requires each branch.
@@ -165,19 +160,18 @@ pub fn changed_paths(root: &Utf8Path, rev: &str) -> Result<Vec<String>> {
              Fix: pass a commit, branch or tag that exists there (`git log --oneline` lists them)"
         )));
     }
+    let diff = [
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--relative",
+        rev,
+        "--",
+    ];
+    let untracked = ["ls-files", "-z", "--others", "--exclude-standard"];
     let mut paths = Vec::new();
-    for args in [
-        &[
-            "diff",
-            "--name-only",
-            "-z",
-            "--no-renames",
-            "--relative",
-            rev,
-            "--",
-        ][..],
-        &["ls-files", "-z", "--others", "--exclude-standard"][..],
-    ] {
+    for args in [&diff[..], &untracked] {
         let (status, out) = git(args)?;
         if !status.success() {
             return Err(Failure::new(format!(

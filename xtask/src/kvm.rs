@@ -190,28 +190,23 @@ fn parse_builders(spec: &str, local_system: &str) -> Vec<Builder> {
         Some(file) => std::fs::read_to_string(file.trim()).unwrap_or_default(),
         None => spec.to_owned(),
     };
-    let list = |field: Option<&str>| -> BTreeSet<String> {
-        match field {
-            None | Some("-") | Some("") => BTreeSet::new(),
-            Some(f) => f
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        }
-    };
     text.split([';', '\n'])
         .map(|line| line.split('#').next().unwrap_or_default().trim())
         .filter(|line| !line.is_empty())
         .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            let uri = (*fields.first()?).to_owned();
-            let mut systems = list(fields.get(1).copied());
+            let list = |i: usize| -> BTreeSet<String> {
+                let field = fields.get(i).filter(|f| **f != "-");
+                let items = field.into_iter().flat_map(|f| f.split(','));
+                items.filter(|s| !s.is_empty()).map(str::to_owned).collect()
+            };
+            let mut systems = list(1);
             if systems.is_empty() {
                 systems.insert(local_system.to_owned());
             }
-            let mut features = list(fields.get(5).copied());
-            features.extend(list(fields.get(6).copied()));
+            let mut features = list(5);
+            features.extend(list(6));
+            let uri = (*fields.first()?).to_owned();
             Some(Builder {
                 uri,
                 systems,
@@ -225,17 +220,18 @@ fn has_required(features: &BTreeSet<String>) -> bool {
     REQUIRED.iter().all(|f| features.contains(*f))
 }
 
+/// `items`, comma-separated.
+fn join<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
+    let items: Vec<&str> = items.into_iter().map(String::as_str).collect();
+    items.join(", ")
+}
+
 /// Whether Nix, configured as `config`, can build a VM test of `system`.
 fn verdict(config: &NixConfig, system: &str, dev_kvm: bool) -> Option<Skip> {
-    let platform = config.system == system || config.extra_platforms.contains(system);
-    if platform && has_required(&config.features) {
-        return None;
-    }
-    if config
-        .builders
-        .iter()
-        .any(|b| b.systems.contains(system) && has_required(&b.features))
-    {
+    let native = config.system == system;
+    let platform = native || config.extra_platforms.contains(system);
+    let remote = |b: &Builder| b.systems.contains(system) && has_required(&b.features);
+    if (platform && has_required(&config.features)) || config.builders.iter().any(remote) {
         return None;
     }
     let builders = if config.builders.is_empty() {
@@ -244,63 +240,44 @@ fn verdict(config: &NixConfig, system: &str, dev_kvm: bool) -> Option<Skip> {
         format!(
             "no remote builder offers {system} with {} (builders: {})",
             REQUIRED.join(" and "),
-            config
-                .builders
-                .iter()
-                .map(|b| b.uri.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            join(config.builders.iter().map(|b| &b.uri))
         )
     };
     let remote = format!(
         "a remote builder for {system} with the kvm and nixos-test features \
          (nix.conf: `builders = ssh://<host> {system} - - - kvm,nixos-test`)"
     );
-    let features = config
-        .features
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if platform {
-        let kvm = if config.system == system {
-            if dev_kvm {
-                "Nix's system-features lack it"
-            } else {
-                "this host has no usable /dev/kvm"
-            }
-        } else {
-            "this host runs it only as an extra platform, without the kvm feature"
+    Some(if platform {
+        let kvm = match (native, dev_kvm) {
+            (true, true) => "Nix's system-features lack it",
+            (true, false) => "this host has no usable /dev/kvm",
+            (false, _) => "this host runs it only as an extra platform, without the kvm feature",
         };
-        Some(Skip {
+        Skip {
             reason: format!(
-                "{system} VM tests need kvm; {kvm} (system-features: {features}) and {builders}"
+                "{system} VM tests need kvm; {kvm} (system-features: {}) and {builders}",
+                join(&config.features)
             ),
             fix: format!(
                 "a runner with KVM (/dev/kvm readable and writable before the Nix daemon starts, \
                  e.g. cachix/install-nix-action with `enable_kvm: true`), or {remote}"
             ),
-        })
+        }
     } else {
         let extra = if config.extra_platforms.is_empty() {
             "none".to_owned()
         } else {
-            config
-                .extra_platforms
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
+            join(&config.extra_platforms)
         };
-        Some(Skip {
+        Skip {
             reason: format!(
                 "{system} VM tests need kvm on {system}; this host is {} \
                  (extra-platforms: {extra}) and {builders}",
                 config.system
             ),
             fix: format!("run them on {system} with a usable /dev/kvm, or add {remote}"),
-        })
-    }
+        }
+    })
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use xshell::Shell;
 
 use crate::flags::Emit;
 use crate::nix;
-use crate::{Failure, Project, Result, fsx, kvm};
+use crate::{Project, Result, fsx, kvm};
 
 /// One feature × system cell of the matrix.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -25,79 +25,59 @@ struct Cell {
 
 impl crate::flags::Matrix {
     pub fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        matrix(sh, project, &self)
-    }
-}
-
-fn matrix(sh: &Shell, project: &Project, flags: &crate::flags::Matrix) -> Result<()> {
-    let crate::flags::Matrix {
-        system,
-        json,
-        junit,
-        emit,
-        dry_run,
-    } = flags;
-    let (system, emit, dry_run) = (*system, *emit, *dry_run);
-    let (json, junit) = (json.as_deref(), junit.as_deref());
-    let catalog = project.valid_catalog()?;
-    let systems: Vec<System> = system
-        .map(|s| vec![s])
-        .unwrap_or_else(|| System::ALL.to_vec());
-    let flake = project.flake_ref();
-    let probe = kvm::Probe::new(sh)?;
-    let mut cells = Vec::new();
-    for system in systems {
-        for feature in catalog.features().filter(|f| f.supports(system)) {
-            let attr = format!("checks.{system}.{}", feature.name);
-            let start = Instant::now();
-            let (status, message) = if dry_run {
-                ("listed", String::new())
-            } else if let Some(skip) = probe.skip(system) {
-                eprintln!("SKIP {attr}: {skip}");
-                ("skipped", skip.to_string())
-            } else {
-                eprintln!("matrix: building {attr}");
-                match nix::build(sh, &format!("{flake}#{attr}"), nix::NO_ARGS, false) {
-                    Ok(_) => ("passed", String::new()),
-                    Err(e) => ("failed", e.message),
-                }
-            };
-            cells.push(Cell {
-                system: system.to_string(),
-                feature: feature.name.clone(),
-                attr,
-                status,
-                seconds: start.elapsed().as_secs_f64(),
-                message,
-            });
+        let catalog = project.valid_catalog()?;
+        let systems = self.system.map_or(System::ALL.to_vec(), |s| vec![s]);
+        let flake = project.flake_ref();
+        let probe = kvm::Probe::new(sh)?;
+        let mut cells = Vec::new();
+        for system in systems {
+            for feature in catalog.features().filter(|f| f.supports(system)) {
+                let attr = format!("checks.{system}.{}", feature.name);
+                let start = Instant::now();
+                let (status, message) = if self.dry_run {
+                    ("listed", String::new())
+                } else if let Some(skip) = probe.skip(system) {
+                    eprintln!("SKIP {attr}: {skip}");
+                    ("skipped", skip.to_string())
+                } else {
+                    eprintln!("matrix: building {attr}");
+                    match nix::build(sh, &format!("{flake}#{attr}"), nix::NO_ARGS, false) {
+                        Ok(_) => ("passed", String::new()),
+                        Err(e) => ("failed", e.message),
+                    }
+                };
+                cells.push(Cell {
+                    system: system.to_string(),
+                    feature: feature.name.clone(),
+                    attr,
+                    status,
+                    seconds: start.elapsed().as_secs_f64(),
+                    message,
+                });
+            }
         }
-    }
-    let passed = cells.iter().filter(|c| c.status == "passed").count();
-    let failed = cells.iter().filter(|c| c.status == "failed").count();
-    let skipped = cells.iter().filter(|c| c.status == "skipped").count();
-    for cell in &cells {
-        println!(
-            "{:<14} {:<14} {:<7} {:>7.1}s",
-            cell.system, cell.feature, cell.status, cell.seconds
-        );
-    }
-    if let Some(path) = json {
-        let report = serde_json::json!({ "cells": cells, "passed": passed, "failed": failed, "skipped": skipped });
-        fsx::write_atomic(path, &serde_json::to_string_pretty(&report)?)?;
-    }
-    if let Some(path) = junit {
-        fsx::write_atomic(path, &junit_xml(&cells))?;
-    }
-    if let Some(Emit::Github) = emit {
-        emit_github(&cells)?;
-    }
-    println!("matrix: {passed} passed, {failed} failed, {skipped} skipped");
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(Failure::new(format!(
-            "{failed} matrix cell(s) failed; see the report above"
-        )))
+        let [passed, failed, skipped] = ["passed", "failed", "skipped"]
+            .map(|status| cells.iter().filter(|c| c.status == status).count());
+        for cell in &cells {
+            println!(
+                "{:<14} {:<14} {:<7} {:>7.1}s",
+                cell.system, cell.feature, cell.status, cell.seconds
+            );
+        }
+        if let Some(path) = &self.json {
+            let report = serde_json::json!({ "cells": cells, "passed": passed, "failed": failed, "skipped": skipped });
+            fsx::write_atomic(path, &serde_json::to_string_pretty(&report)?)?;
+        }
+        if let Some(path) = &self.junit {
+            fsx::write_atomic(path, &junit_xml(&cells))?;
+        }
+        if let Some(Emit::Github) = self.emit {
+            emit_github(&cells)?;
+        }
+        println!("matrix: {passed} passed, {failed} failed, {skipped} skipped");
+        crate::ensure(failed == 0, || {
+            format!("{failed} matrix cell(s) failed; see the report above")
+        })
     }
 }
 
@@ -126,17 +106,14 @@ fn junit_xml(cells: &[Cell]) -> String {
             xml_escape(&cell.feature),
             cell.seconds
         ));
-        match cell.status {
-            "failed" => out.push_str(&format!(
-                "<failure message=\"{}\"/>",
-                xml_escape(&cell.message)
-            )),
-            "listed" => out.push_str("<skipped message=\"dry run\"/>"),
-            "skipped" => out.push_str(&format!(
-                "<skipped message=\"{}\"/>",
-                xml_escape(&cell.message)
-            )),
-            _ => {}
+        let outcome = match cell.status {
+            "failed" => Some(("failure", cell.message.as_str())),
+            "skipped" => Some(("skipped", cell.message.as_str())),
+            "listed" => Some(("skipped", "dry run")),
+            _ => None,
+        };
+        if let Some((tag, message)) = outcome {
+            out.push_str(&format!("<{tag} message=\"{}\"/>", xml_escape(message)));
         }
         out.push_str("</testcase>\n");
     }

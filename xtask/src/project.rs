@@ -17,36 +17,34 @@ impl Project {
     /// the executable was built from: a shared build cache or a copied binary
     /// must not make it act on another tree.
     pub fn locate() -> Result<Project> {
-        let root = match std::env::var("DOMINIX_ROOT") {
-            Ok(root) => {
-                let root = Utf8PathBuf::from(root);
-                if !is_checkout(&root) {
-                    return Err(Failure::usage(format!(
-                        "DOMINIX_ROOT={root} is not a domi-nix checkout (no flake.nix, xtask/Cargo.toml and nix-modules/ there). Fix: unset DOMINIX_ROOT or point it at a checkout"
-                    )));
-                }
-                root
+        if let Ok(root) = std::env::var("DOMINIX_ROOT") {
+            let root = Utf8PathBuf::from(root);
+            if !is_checkout(&root) {
+                return Err(Failure::usage(format!(
+                    "DOMINIX_ROOT={root} is not a domi-nix checkout (no flake.nix, xtask/Cargo.toml and nix-modules/ there). Fix: unset DOMINIX_ROOT or point it at a checkout"
+                )));
             }
-            Err(_) => {
-                let cwd = std::env::current_dir().map_err(|e| {
-                    Failure::new(format!(
-                        "cannot read the current directory: {e}. Fix: run `cargo xtask` from a directory that exists"
-                    ))
-                })?;
-                let cwd = Utf8PathBuf::from_path_buf(cwd).map_err(|p| {
-                    Failure::usage(format!(
-                        "the current directory {} is not UTF-8. Fix: work in a checkout whose path is UTF-8",
-                        p.display()
-                    ))
-                })?;
-                cwd.ancestors().find(|dir| is_checkout(dir)).map(Utf8Path::to_owned).ok_or_else(|| {
-                    Failure::usage(format!(
-                        "{cwd} is not inside a domi-nix checkout (no directory upwards holds flake.nix, xtask/Cargo.toml and nix-modules/). Fix: run `cargo xtask` from the root of the domi-nix repository"
-                    ))
-                })?
-            }
-        };
-        Ok(Project { root })
+            return Ok(Project { root });
+        }
+        let cwd = std::env::current_dir().map_err(|e| {
+            Failure::new(format!(
+                "cannot read the current directory: {e}. Fix: run `cargo xtask` from a directory that exists"
+            ))
+        })?;
+        let cwd = Utf8PathBuf::from_path_buf(cwd).map_err(|p| {
+            Failure::usage(format!(
+                "the current directory {} is not UTF-8. Fix: work in a checkout whose path is UTF-8",
+                p.display()
+            ))
+        })?;
+        let root = cwd.ancestors().find(|dir| is_checkout(dir)).ok_or_else(|| {
+            Failure::usage(format!(
+                "{cwd} is not inside a domi-nix checkout (no directory upwards holds flake.nix, xtask/Cargo.toml and nix-modules/). Fix: run `cargo xtask` from the root of the domi-nix repository"
+            ))
+        })?;
+        Ok(Project {
+            root: root.to_owned(),
+        })
     }
 
     pub fn catalog(&self) -> Result<Catalog> {

@@ -9,76 +9,47 @@
 //! `currentSystem` do not exist and `<…>` cannot be looked up.
 
 use camino::Utf8Path;
-use rnix::SyntaxKind;
+use rnix::SyntaxKind::{TOKEN_COMMENT, TOKEN_IDENT, TOKEN_PATH, TOKEN_WHITESPACE};
 
-/// `builtins.<name>` calls that depend on the evaluating machine, and why.
-const IMPURE_BUILTINS: &[(&str, &str)] = &[
-    (
-        "getEnv",
-        "reads the environment (a flake build answers \"\")",
-    ),
-    (
-        "currentTime",
-        "depends on the clock (absent in a flake build)",
-    ),
-    (
-        "currentSystem",
-        "depends on the evaluating machine (absent in a flake build); use `pkgs.stdenv.hostPlatform.system`",
-    ),
-    (
-        "nixPath",
-        "depends on the user's NIX_PATH (empty in a flake build)",
-    ),
-    (
-        "findFile",
-        "looks up the user's NIX_PATH (empty in a flake build)",
-    ),
-    (
-        "storePath",
-        "depends on the local store (refused in a flake build)",
-    ),
-    ("fetchurl", "fetches at evaluation time"),
-    ("fetchTarball", "fetches at evaluation time"),
-    ("fetchGit", "fetches at evaluation time"),
-    ("fetchTree", "fetches at evaluation time"),
-    ("fetchMercurial", "fetches at evaluation time"),
-];
+/// Why `builtins.<name>` depends on the evaluating machine, if it does.
+fn impurity(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "getEnv" => "reads the environment (a flake build answers \"\")",
+        "currentTime" => "depends on the clock (absent in a flake build)",
+        "currentSystem" => {
+            "depends on the evaluating machine (absent in a flake build); use `pkgs.stdenv.hostPlatform.system`"
+        }
+        "nixPath" => "depends on the user's NIX_PATH (empty in a flake build)",
+        "findFile" => "looks up the user's NIX_PATH (empty in a flake build)",
+        "storePath" => "depends on the local store (refused in a flake build)",
+        "fetchurl" | "fetchTarball" | "fetchGit" | "fetchTree" | "fetchMercurial" => {
+            "fetches at evaluation time"
+        }
+        _ => return None,
+    })
+}
 
 /// Every impure use in `text` (the file `file`), one line each with its fix.
 pub fn findings(file: &Utf8Path, text: &str) -> Vec<String> {
-    let tokens: Vec<(SyntaxKind, String)> = rnix::tokenizer::Tokenizer::new(text)
-        .map(|(kind, text)| (kind, text.to_string()))
-        .collect();
     let mut out = Vec::new();
     let mut line = 1;
-    // The last three significant tokens: for `builtins . name`.
-    let mut previous: Vec<&str> = Vec::new();
-    for (kind, token) in &tokens {
-        let significant = !matches!(
-            kind,
-            SyntaxKind::TOKEN_WHITESPACE | SyntaxKind::TOKEN_COMMENT
-        );
+    // The last two significant tokens: `builtins` `.` before a name.
+    let (mut before, mut last) = (String::new(), String::new());
+    for (kind, token) in rnix::tokenizer::Tokenizer::new(text) {
         match kind {
-            SyntaxKind::TOKEN_IDENT => {
-                let after_builtins = previous.len() >= 2
-                    && previous[previous.len() - 1] == "."
-                    && previous[previous.len() - 2] == "builtins";
-                let bare_fetcher = matches!(token.as_str(), "fetchTarball" | "fetchGit")
-                    && previous.last() != Some(&".");
-                if let Some((name, why)) = IMPURE_BUILTINS
-                    .iter()
-                    .find(|(name, _)| *name == token.as_str())
-                    .filter(|_| after_builtins || bare_fetcher)
-                {
+            TOKEN_IDENT => {
+                let after_builtins = before == "builtins" && last == ".";
+                let bare_fetcher = matches!(&*token, "fetchTarball" | "fetchGit") && last != ".";
+                if let Some(why) = impurity(&token).filter(|_| after_builtins || bare_fetcher) {
                     out.push(format!(
-                        "{file}:{line}: `builtins.{name}` {why}. Fix: make the value an option of the branch, or put the file in its crate"
+                        "{file}:{line}: `builtins.{token}` {why}. Fix: make the value an option of the branch, or put the file in its crate"
                     ));
                 }
             }
-            SyntaxKind::TOKEN_PATH if token.starts_with('<') => out.push(format!(
+            TOKEN_PATH if token.starts_with('<') => out.push(format!(
                 "{file}:{line}: `{token}` is looked up in the user's NIX_PATH, outside the repository (a flake build has none). Fix: take it from the module's arguments (`pkgs`, `lib`) or from a flake input"
             )),
-            SyntaxKind::TOKEN_PATH if token.starts_with('/') || token.starts_with('~') => {
+            TOKEN_PATH if token.starts_with('/') || token.starts_with('~') => {
                 out.push(format!(
                     "{file}:{line}: `{token}` is a path outside the repository: what the branch evaluates to would depend on this machine. Fix: put the file in the branch's crate and use a relative path (`./file`)"
                 ))
@@ -86,11 +57,8 @@ pub fn findings(file: &Utf8Path, text: &str) -> Vec<String> {
             _ => {}
         }
         line += token.matches('\n').count();
-        if significant {
-            previous.push(token);
-            if previous.len() > 3 {
-                previous.remove(0);
-            }
+        if !matches!(kind, TOKEN_WHITESPACE | TOKEN_COMMENT) {
+            before = std::mem::replace(&mut last, token.to_string());
         }
     }
     out
