@@ -36,7 +36,7 @@ struct Tier {
 }
 
 impl Tier {
-    fn from_problems(name: &'static str, summary: String, details: Vec<String>) -> Tier {
+    fn from_problems(name: &'static str, summary: impl Into<String>, details: Vec<String>) -> Tier {
         let status = if details.is_empty() {
             Status::Passed
         } else {
@@ -45,18 +45,18 @@ impl Tier {
         Tier {
             name,
             status,
-            summary,
+            summary: summary.into(),
             details,
             warnings: Vec::new(),
         }
     }
 
     /// A tier that could not run at all, for `detail`.
-    fn failed(name: &'static str, detail: String) -> Tier {
-        Tier::from_problems(name, String::new(), vec![detail])
+    fn failed(name: &'static str, detail: impl Into<String>) -> Tier {
+        Tier::from_problems(name, "", vec![detail.into()])
     }
 
-    fn skipped(name: &'static str, reason: String) -> Tier {
+    fn skipped(name: &'static str, reason: impl Into<String>) -> Tier {
         let status = if dominix_eval::skip::required() {
             Status::Failed
         } else {
@@ -188,7 +188,7 @@ fn resolution(catalog: &Catalog) -> Tier {
             Some(format!("{label}: {error}"))
         })
         .collect();
-    let summary = "every feature alone, and both profiles".to_owned();
+    let summary = "every feature alone, and both profiles";
     Tier::from_problems("resolve", summary, details)
 }
 
@@ -240,27 +240,17 @@ fn trunks(project: &Project, catalog: &Catalog, only: Option<&Selected>) -> Resu
             format!("composed trunk for {}: {e}", label.map_or("?", |(_, l)| l))
         })
         .collect();
-    Ok(Tier::from_problems(
-        "trunks",
-        format!("{} composed trunks", selections.len()),
-        details,
-    ))
+    let summary = format!("{} composed trunks", selections.len());
+    Ok(Tier::from_problems("trunks", summary, details))
 }
 
 fn format(project: &Project, files: &[Utf8PathBuf]) -> Result<Tier> {
     let found = fmt::unformatted(&project.root, files, false)?;
     let mut details = found.unparsable_lines();
-    details.extend(
-        found
-            .unformatted
-            .iter()
-            .map(|f| format!("{f}: not formatted. Fix: run `cargo xtask fmt`")),
-    );
-    Ok(Tier::from_problems(
-        "format",
-        "alejandra".to_owned(),
-        details,
-    ))
+    for f in &found.unformatted {
+        details.push(format!("{f}: not formatted. Fix: run `cargo xtask fmt`"));
+    }
+    Ok(Tier::from_problems("format", "alejandra", details))
 }
 
 /// Every branch file (under crates/) depends only on the repository and the
@@ -291,7 +281,7 @@ fn deadnix(project: &Project, sh: &Shell, files: &[Utf8PathBuf]) -> Tier {
     if !nix::available(sh, "deadnix") {
         return Tier::skipped(
             "deadnix",
-            "SKIP deadnix: `deadnix` is not on PATH — `cargo install deadnix`".to_owned(),
+            "SKIP deadnix: `deadnix` is not on PATH — `cargo install deadnix`",
         );
     }
     let output = NixCommand::tool("deadnix")
