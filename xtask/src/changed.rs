@@ -46,21 +46,13 @@ impl Selected {
     /// One line for the check report, e.g.
     /// `changed since main: 2 of 40 branches to evaluate (hardening; dependents: web), 38 skipped`.
     pub fn describe(&self, rev: &str) -> String {
-        let names = |set: &mut dyn Iterator<Item = &String>| {
-            let all: Vec<&String> = set.collect();
-            let mut shown: Vec<&str> = all.iter().take(10).map(|s| s.as_str()).collect();
-            if all.len() > shown.len() {
-                shown.push("…");
-            }
-            shown.join(", ")
-        };
         let why = match &self.everything {
             Some(path) => format!("{path} changed: every branch"),
             None if self.features.is_empty() => "no branch changed".to_owned(),
             None => {
-                let mut why = format!("changed: {}", names(&mut self.changed.iter()));
+                let mut why = format!("changed: {}", names(self.changed.iter()));
                 if self.dependents().next().is_some() {
-                    why.push_str(&format!("; dependents: {}", names(&mut self.dependents())));
+                    why.push_str(&format!("; dependents: {}", names(self.dependents())));
                 }
                 why
             }
@@ -72,6 +64,15 @@ impl Selected {
             self.skipped()
         )
     }
+}
+
+/// Up to ten names, comma-separated, then `…` if there are more.
+fn names<'a>(mut names: impl Iterator<Item = &'a String>) -> String {
+    let mut shown: Vec<&str> = names.by_ref().take(10).map(String::as_str).collect();
+    if names.next().is_some() {
+        shown.push("…");
+    }
+    shown.join(", ")
 }
 
 /// The branches of `catalog` that `changed` paths (relative to the workspace
@@ -133,7 +134,7 @@ pub fn select<'a>(changed: impl IntoIterator<Item = &'a str>, catalog: &Catalog)
 
 /// The paths changed in the work tree at `root` since `rev` (committed,
 /// staged or not), plus untracked files, relative to `root`.
-pub fn changed_paths(root: &Utf8Path, rev: &str) -> Result<Vec<String>> {
+pub fn changed_paths(root: &Utf8Path, rev: &str) -> Result<BTreeSet<String>> {
     let git = |args: &[&str]| -> Result<(std::process::ExitStatus, dominix_nix::Output)> {
         dominix_nix::NixCommand::tool("git")
             .args(args)
@@ -170,7 +171,7 @@ pub fn changed_paths(root: &Utf8Path, rev: &str) -> Result<Vec<String>> {
         "--",
     ];
     let untracked = ["ls-files", "-z", "--others", "--exclude-standard"];
-    let mut paths = Vec::new();
+    let mut paths = BTreeSet::new();
     for args in [&diff[..], &untracked] {
         let (status, out) = git(args)?;
         if !status.success() {
@@ -180,15 +181,9 @@ pub fn changed_paths(root: &Utf8Path, rev: &str) -> Result<Vec<String>> {
                 out.stderr.trim()
             )));
         }
-        paths.extend(
-            out.stdout
-                .split('\0')
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned),
-        );
+        let changed = out.stdout.split('\0').filter(|p| !p.is_empty());
+        paths.extend(changed.map(str::to_owned));
     }
-    paths.sort();
-    paths.dedup();
     Ok(paths)
 }
 
@@ -196,7 +191,7 @@ pub fn changed_paths(root: &Utf8Path, rev: &str) -> Result<Vec<String>> {
 pub fn since(root: &Utf8Path, rev: &str, catalog: &Catalog) -> Result<Selected> {
     let paths = changed_paths(root, rev)?;
     let mut selected = select(paths.iter().map(String::as_str), catalog);
-    selected.paths = paths.into_iter().collect();
+    selected.paths = paths;
     Ok(selected)
 }
 
