@@ -57,29 +57,22 @@ fn build_failure(installable: &str, error: &dominix_nix::NixError) -> String {
 /// that fails (Nix stops at the first error) one by one, so every broken file
 /// is reported with Nix's message.
 pub fn parse_files(files: &[camino::Utf8PathBuf]) -> Vec<(&Utf8Path, String)> {
-    if files.is_empty() || parse(files).is_ok() {
+    if files.is_empty() || parse_error(files).is_none() {
         return Vec::new();
     }
+    let one = |file: &camino::Utf8PathBuf| parse_error(std::slice::from_ref(file));
     files
         .iter()
-        .filter_map(|file| {
-            parse(std::slice::from_ref(file))
-                .err()
-                .map(|e| (file.as_path(), e))
-        })
+        .filter_map(|file| Some((file.as_path(), one(file)?)))
         .collect()
 }
 
-fn parse(files: &[camino::Utf8PathBuf]) -> std::result::Result<(), String> {
-    let (status, output) = NixCommand::instantiate()
-        .arg("--parse")
-        .args(files)
-        .run()
-        .map_err(|e| e.to_string())?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(output.stderr.trim().to_owned())
+/// Nix's error when `files` do not all parse.
+fn parse_error(files: &[camino::Utf8PathBuf]) -> Option<String> {
+    match NixCommand::instantiate().arg("--parse").args(files).run() {
+        Ok((status, _)) if status.success() => None,
+        Ok((_, output)) => Some(output.stderr.trim().to_owned()),
+        Err(e) => Some(e.to_string()),
     }
 }
 
