@@ -12,18 +12,12 @@ pub const MARKER: &str = ".domi-nix-trunk";
 /// The guest system for a resolution: `--system`, else this machine's CPU if
 /// the selection supports it, else the first system it supports.
 pub fn system_for(res: &Resolution) -> System {
-    if let Some(system) = res.system {
-        return system;
-    }
-    let native = match std::env::consts::ARCH {
-        "aarch64" => System::Aarch64Linux,
-        _ => System::X86_64Linux,
-    };
-    if res.systems.contains(&native) {
-        native
-    } else {
-        res.systems.first().copied().unwrap_or(native)
-    }
+    let native = nix::guest_of(&nix::host_system()).unwrap_or(System::X86_64Linux);
+    let supported = Some(native).filter(|s| res.systems.contains(s));
+    res.system
+        .or(supported)
+        .or(res.systems.first().copied())
+        .unwrap_or(native)
 }
 
 impl crate::flags::Compose {

@@ -9,16 +9,14 @@ pub fn nix_files(root: &Utf8Path) -> Result<Vec<Utf8PathBuf>> {
     let mut files = Vec::new();
     let mut stack = vec![root.to_owned()];
     while let Some(dir) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&dir).map_err(|e| Failure::new(format!("cannot read {dir}: {e}")))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Failure::new(format!("cannot read {dir}: {e}")))?;
+        let cannot = |e: std::io::Error| Failure::new(format!("cannot read {dir}: {e}"));
+        for entry in std::fs::read_dir(&dir).map_err(cannot)? {
+            let entry = entry.map_err(cannot)?;
             let Ok(path) = Utf8PathBuf::from_path_buf(entry.path()) else {
                 continue;
             };
             let name = path.file_name().unwrap_or_default();
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 if !name.starts_with('.') && !["target", "result", "node_modules"].contains(&name) {
                     stack.push(path);
                 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use rustix::fs::RenameFlags;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use crate::{Failure, Result};
 
@@ -51,11 +52,7 @@ pub struct Interrupts(Arc<AtomicBool>);
 impl Interrupts {
     pub fn watch() -> Result<Interrupts> {
         let flag = Arc::new(AtomicBool::new(false));
-        for signal in [
-            signal_hook::consts::SIGINT,
-            signal_hook::consts::SIGTERM,
-            signal_hook::consts::SIGHUP,
-        ] {
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
             signal_hook::flag::register(signal, Arc::clone(&flag)).map_err(|e| {
                 Failure::new(format!(
                     "cannot watch for interrupts (signal {signal}): {e}"

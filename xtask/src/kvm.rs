@@ -72,7 +72,6 @@ pub struct Probe<'a> {
     sh: &'a Shell,
     forced: bool,
     dev_kvm: bool,
-    host: String,
     nix: OnceCell<Option<NixConfig>>,
 }
 
@@ -95,14 +94,13 @@ impl<'a> Probe<'a> {
             sh,
             forced,
             dev_kvm,
-            host: nix::host_system(),
             nix: OnceCell::new(),
         })
     }
 
     /// `None` when a VM test of `system` can run here; otherwise why not.
     pub fn skip(&self, system: System) -> Option<Skip> {
-        if self.forced || (self.dev_kvm && system.as_str() == self.host) {
+        if self.forced || (self.dev_kvm && system.as_str() == nix::host_system()) {
             return None;
         }
         let config = self.nix.get_or_init(|| read_nix_config(self.sh)).as_ref()?;
@@ -124,15 +122,14 @@ fn dev_kvm_usable() -> bool {
 /// `nix show-config --json` (Nix ≥ 2.20 also answers it, with a deprecation
 /// warning), else `nix config show --json`; `None` when neither answers.
 fn read_nix_config(sh: &Shell) -> Option<NixConfig> {
+    // A probe: never longer than a minute, nor than the command allows.
+    let timeout = dominix_nix::default_timeout().min(std::time::Duration::from_secs(60));
     let attempts: [&[&str]; 2] = [&["show-config", "--json"], &["config", "show", "--json"]];
     for args in attempts {
         let json = NixCommand::nix(args[0])
             .args(&args[1..])
             .current_dir(sh.current_dir())
-            // A probe: never longer than a minute, nor than the command allows.
-            .timeout(Some(
-                dominix_nix::default_timeout().min(std::time::Duration::from_secs(60)),
-            ))
+            .timeout(Some(timeout))
             .output();
         if let Some(config) = json.ok().and_then(|out| parse_config(&out.stdout)) {
             return Some(config);

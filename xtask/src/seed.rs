@@ -57,7 +57,8 @@ fn cannot<E: Display>(what: impl Display) -> impl FnOnce(E) -> Failure {
 /// Copies exactly the locked revision out of `from` into a folder named
 /// `source`, checks its NAR hash, and adds it to the store.
 fn seed_one(input: &LockedInput, from: &Utf8Path) -> Result<String> {
-    let archive = is_archive(from) && from.is_file();
+    let name = from.as_str();
+    let archive = (name.ends_with(".tar.gz") || name.ends_with(".tgz")) && from.is_file();
     if !from.is_dir() && !archive {
         return Err(Failure::usage(format!(
             "{from} is neither a directory nor a .tar.gz archive. Fix: pass a source tree, a git repository, \
@@ -140,11 +141,6 @@ fn seed_one(input: &LockedInput, from: &Utf8Path) -> Result<String> {
         .output()
         .map_err(|e| Failure::new(format!("cannot add {from} to the Nix store: {e}. Fix: run as a user who may write to the store")))?;
     Ok(added.stdout.trim().to_owned())
-}
-
-fn is_archive(path: &Utf8Path) -> bool {
-    let name = path.as_str();
-    name.ends_with(".tar.gz") || name.ends_with(".tgz")
 }
 
 fn is_git(dir: &Utf8Path) -> bool {

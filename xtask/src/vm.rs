@@ -34,16 +34,12 @@ impl crate::flags::Vm {
 /// `bin/run-<host>-vm` inside a VM package.
 fn run_script(out: &Utf8Path) -> Result<Utf8PathBuf> {
     let bin = out.join("bin");
-    let entries =
-        std::fs::read_dir(&bin).map_err(|e| Failure::new(format!("cannot read {bin}: {e}")))?;
-    entries
-        .filter_map(|e| {
-            e.ok()
-                .and_then(|e| Utf8PathBuf::from_path_buf(e.path()).ok())
-        })
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.starts_with("run-") && n.ends_with("-vm"))
-        })
+    let entries = bin
+        .read_dir_utf8()
+        .map_err(|e| Failure::new(format!("cannot read {bin}: {e}")))?;
+    let is_script = |name: &str| name.starts_with("run-") && name.ends_with("-vm");
+    let script = entries.flatten().find(|e| is_script(e.file_name()));
+    script
+        .map(|e| e.into_path())
         .ok_or_else(|| Failure::new(format!("{bin} has no run-*-vm script; is this a NixOS VM?")))
 }
