@@ -60,10 +60,7 @@ pub fn build(
     } else {
         res.names().join("+")
     };
-    let dir = project
-        .target_dir()
-        .join("trunks")
-        .join(format!("{name}-{system}"));
+    let dir = project.target_dir().join(format!("trunks/{name}-{system}"));
     let domi_nix = project.flake_ref();
     compose::write_trunk(&dir, &compose::render(&res, domi_nix.clone(), select))?;
     let attr = if target.toplevel {

@@ -284,12 +284,8 @@ fn deadnix(project: &Project, sh: &Shell, files: &[Utf8PathBuf]) -> Tier {
             "SKIP deadnix: `deadnix` is not on PATH — `cargo install deadnix`",
         );
     }
-    let output = NixCommand::tool("deadnix")
-        .arg("--fail")
-        .args(files)
-        .current_dir(sh.current_dir())
-        .run();
-    let details = match output {
+    let deadnix = NixCommand::tool("deadnix").arg("--fail").args(files);
+    let details = match deadnix.current_dir(sh.current_dir()).run() {
         Ok((status, _)) if status.success() => Vec::new(),
         Ok((_, out)) => vec![format!(
             "{}\nFix: remove the unused bindings, or prefix them with `_`",
@@ -456,10 +452,7 @@ fn silent_drops(
         .into_iter()
         .map(|((file, key, option), (drop, cases))| {
             let file = file.strip_prefix(&root).unwrap_or(&file);
-            let what = match &key {
-                Some(key) => format!("`{option}.\"{key}\"`"),
-                None => format!("`{option}`"),
-            };
+            let what = key.map_or(format!("`{option}`"), |key| format!("`{option}.\"{key}\"`"));
             format!(
                 "warning: {file} defines {what} with priority {} but it never applies: nixpkgs' {} \
                  define{} it with priority {} (lower wins), in {}.\n\

@@ -30,43 +30,38 @@ fn pinned_nixpkgs(sh: &Shell, project: &Project) -> Result<Utf8PathBuf> {
 
 impl crate::flags::Contract {
     pub fn run(self, sh: &Shell, project: &Project) -> Result<()> {
-        match self.cmd {
-            crate::flags::ContractCmd::Verify { nixpkgs } => verify(sh, project, nixpkgs),
+        let crate::flags::ContractCmd::Verify { nixpkgs } = self.cmd;
+        let evaluator = Evaluator::new(project.root.clone());
+        evaluator
+            .preflight()
+            .map_err(|reason| Failure::new(reason.skip_line()))?;
+        let nixpkgs = nixpkgs.map_or_else(|| pinned_nixpkgs(sh, project), Ok)?;
+        if !nixpkgs.join("nixos/lib/eval-config.nix").exists() {
+            return Err(Failure::usage(format!(
+                "{nixpkgs} is not a nixpkgs source tree (no nixos/lib/eval-config.nix). Fix: pass the root of a nixpkgs checkout"
+            )));
         }
+        let verify = project.root.join("nix-modules/contract/verify.nix");
+        eprintln!(
+            "evaluating the real NixOS option declarations and definitions (system, vm, test) of {nixpkgs} …"
+        );
+        // Restricted like every evaluation; nixpkgs and the store it refers to
+        // (a nixpkgs tree may link into it) are readable too.
+        let store_dir = std::env::var("NIX_STORE_DIR").unwrap_or_else(|_| "/nix/store".to_owned());
+        let mut real = evaluator.eval_json_file(
+            &verify,
+            &[("nixpkgs", nixpkgs.as_str())],
+            &[nixpkgs.as_path(), Utf8Path::new(&store_dir)],
+        )?;
+        // verify.nix also describes the contract with nixpkgs' own lib, so type
+        // descriptions on both sides come from one lib version; the pinned
+        // nixpkgs-lib is only the fallback.
+        let contract = real.as_object_mut().and_then(|o| o.remove("contract"));
+        let contract = contract.map_or_else(|| evaluator.describe_contract(), Ok)?;
+        let report = dominix_contract::compare(&contract, &real)?;
+        println!("{report}");
+        crate::ensure(report.is_ok(), || {
+            "the NixOS contract differs from nixpkgs; see the findings above".to_owned()
+        })
     }
-}
-
-fn verify(sh: &Shell, project: &Project, nixpkgs: Option<Utf8PathBuf>) -> Result<()> {
-    let evaluator = Evaluator::new(project.root.clone());
-    evaluator
-        .preflight()
-        .map_err(|reason| Failure::new(reason.skip_line()))?;
-    let nixpkgs = nixpkgs.map_or_else(|| pinned_nixpkgs(sh, project), Ok)?;
-    if !nixpkgs.join("nixos/lib/eval-config.nix").exists() {
-        return Err(Failure::usage(format!(
-            "{nixpkgs} is not a nixpkgs source tree (no nixos/lib/eval-config.nix). Fix: pass the root of a nixpkgs checkout"
-        )));
-    }
-    let verify = project.root.join("nix-modules/contract/verify.nix");
-    eprintln!(
-        "evaluating the real NixOS option declarations and definitions (system, vm, test) of {nixpkgs} …"
-    );
-    // Restricted like every evaluation; nixpkgs and the store it refers to
-    // (a nixpkgs tree may link into it) are readable too.
-    let store_dir = std::env::var("NIX_STORE_DIR").unwrap_or_else(|_| "/nix/store".to_owned());
-    let mut real = evaluator.eval_json_file(
-        &verify,
-        &[("nixpkgs", nixpkgs.as_str())],
-        &[nixpkgs.as_path(), Utf8Path::new(&store_dir)],
-    )?;
-    // verify.nix also describes the contract with nixpkgs' own lib, so type
-    // descriptions on both sides come from one lib version; the pinned
-    // nixpkgs-lib is only the fallback.
-    let contract = real.as_object_mut().and_then(|o| o.remove("contract"));
-    let contract = contract.map_or_else(|| evaluator.describe_contract(), Ok)?;
-    let report = dominix_contract::compare(&contract, &real)?;
-    println!("{report}");
-    crate::ensure(report.is_ok(), || {
-        "the NixOS contract differs from nixpkgs; see the findings above".to_owned()
-    })
 }

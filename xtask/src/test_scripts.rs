@@ -44,11 +44,8 @@ pub fn lint(
             .args(["-m", "pyflakes"])
             .current_dir(sh.current_dir())
     };
-    if !pyflakes()
-        .arg("--version")
-        .run()
-        .is_ok_and(|(status, _)| status.success())
-    {
+    let version = pyflakes().arg("--version").run();
+    if !version.is_ok_and(|(status, _)| status.success()) {
         return Err(
             "SKIP vm-tests: pyflakes is not installed — `pip install pyflakes` (python3 -m pyflakes must run)"
                 .to_owned(),
@@ -75,11 +72,8 @@ pub fn lint(
                 continue;
             }
         };
-        let out = pyflakes()
-            .arg(script.path())
-            .env("PYFLAKES_BUILTINS", names.join(","))
-            .run();
-        match out {
+        let lint = pyflakes().arg(script.path());
+        match lint.env("PYFLAKES_BUILTINS", names.join(",")).run() {
             Ok((status, _)) if status.success() => {}
             Ok((_, out)) => {
                 let path = script.path().display().to_string();
