@@ -211,6 +211,7 @@ mod tests {
                 requires: requires.iter().map(|s| (*s).to_owned()).collect(),
                 conflicts: vec![],
                 systems: System::ALL.to_vec(),
+                ceilings: Default::default(),
             },
         }
     }

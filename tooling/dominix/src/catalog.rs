@@ -7,7 +7,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::meta::{Category, Feature, FeatureMeta, System, list};
+use crate::meta::{Category, Exposure, Feature, FeatureMeta, System, list};
 use crate::suggest::{did_you_mean, nearest};
 
 /// Names a feature may not take: they mean something else to the tools.
@@ -377,12 +377,13 @@ fn parse_meta(
     }
     type Check = fn(toml::Value) -> Result<(), toml::de::Error>;
     // Each key: whether it is required, and the type its value must have.
-    let fields: [(&str, bool, Check); 5] = [
+    let fields: [(&str, bool, Check); 6] = [
         ("category", true, check::<Category>),
         ("summary", true, check::<String>),
         ("requires", false, check::<Vec<String>>),
         ("conflicts", false, check::<Vec<String>>),
         ("systems", true, check::<Vec<System>>),
+        ("ceilings", false, check::<BTreeMap<String, Exposure>>),
     ];
     for (key, required, check) in fields {
         match table.get(key).cloned().map(check) {
@@ -393,7 +394,7 @@ fn parse_meta(
             )),
             Some(Err(e)) => errs.push(problem(
                 key,
-                e.to_string().trim().to_owned(),
+                e.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
                 format!("correct `{key}` in [package.metadata.dominix]"),
             )),
             _ => {}

@@ -60,7 +60,10 @@ mod suggest;
 mod tests;
 
 pub use catalog::{Catalog, CatalogError, Problem};
-pub use meta::{Category, Feature, FeatureMeta, ParseCategoryError, ParseSystemError, System};
+pub use meta::{
+    Category, Exposure, Feature, FeatureMeta, ParseCategoryError, ParseExposureError,
+    ParseSystemError, System,
+};
 pub use render::{RenderOptions, trunk_flake};
 pub use resolve::{
     FeatureSystems, LeftOut, LeftOutReason, ParseProfileError, Profile, Reason, Requested,

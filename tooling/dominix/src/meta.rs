@@ -1,6 +1,7 @@
 //! The feature metadata schema: `[package.metadata.dominix]` in a feature
 //! crate's `Cargo.toml`, and the value types it is made of.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -120,12 +121,121 @@ pub struct FeatureMeta {
     pub conflicts: Vec<String>,
     /// Systems the feature supports (non-empty).
     pub systems: Vec<System>,
+    /// The highest exposure `cargo xtask audit` accepts for each systemd
+    /// service this feature defines or sandboxes, by unit name (without
+    /// `.service`), e.g. `ceilings = { domi-nix-status = 1.5 }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ceilings: BTreeMap<String, Exposure>,
 }
 
 impl FeatureMeta {
     /// The keys the metadata table accepts.
-    pub(crate) const KEYS: [&'static str; 5] =
-        ["category", "summary", "requires", "conflicts", "systems"];
+    pub(crate) const KEYS: [&'static str; 6] = [
+        "category",
+        "summary",
+        "requires",
+        "conflicts",
+        "systems",
+        "ceilings",
+    ];
+}
+
+/// An exposure level as `systemd-analyze security` scores a unit: 0.0
+/// (perfect) to 10.0 (dangerous), in tenths, the precision systemd prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Exposure(u8);
+
+/// Error of [`Exposure::from_str`] and of reading one from metadata.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{given}` is not an exposure: use a number from 0.0 to 10.0 with at most one decimal, e.g. 1.5"
+)]
+pub struct ParseExposureError {
+    /// The rejected input.
+    pub given: String,
+}
+
+impl Exposure {
+    /// The worst score systemd gives.
+    pub const MAX: Exposure = Exposure(100);
+
+    /// From tenths (15 is 1.5); `None` above 100.
+    pub fn from_tenths(tenths: u8) -> Option<Exposure> {
+        (tenths <= 100).then_some(Exposure(tenths))
+    }
+
+    /// In tenths: 1.5 is 15.
+    pub fn tenths(self) -> u8 {
+        self.0
+    }
+
+    /// As a number, e.g. 1.5.
+    pub fn value(self) -> f64 {
+        f64::from(self.0) / 10.0
+    }
+
+    /// From a number; `None` outside 0..=10 or with more than one decimal.
+    pub fn from_value(value: f64) -> Option<Exposure> {
+        let tenths = (value * 10.0).round();
+        let exact = (value * 10.0 - tenths).abs() < 1e-6;
+        (exact && (0.0..=100.0).contains(&tenths)).then(|| Exposure(tenths as u8))
+    }
+}
+
+impl fmt::Display for Exposure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0 / 10, self.0 % 10)
+    }
+}
+
+impl FromStr for Exposure {
+    type Err = ParseExposureError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let error = || ParseExposureError {
+            given: s.to_owned(),
+        };
+        let (whole, tenth) = s.trim().split_once('.').unwrap_or((s.trim(), "0"));
+        let digits = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit());
+        if !digits(whole) || !digits(tenth) || tenth.len() > 1 || whole.len() > 2 {
+            return Err(error());
+        }
+        let tenths = whole.parse::<u8>().map_err(|_| error())? * 10
+            + tenth.parse::<u8>().map_err(|_| error())?;
+        Exposure::from_tenths(tenths).ok_or_else(error)
+    }
+}
+
+impl Serialize for Exposure {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.value())
+    }
+}
+
+impl<'de> Deserialize<'de> for Exposure {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Exposure;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an exposure from 0.0 to 10.0 with at most one decimal, e.g. 1.5")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Exposure, E> {
+                Exposure::from_value(v).ok_or_else(|| {
+                    E::custom(ParseExposureError {
+                        given: v.to_string(),
+                    })
+                })
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Exposure, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Exposure, E> {
+                self.visit_f64(v as f64)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// One feature of the catalog. Serialized flat, for `cargo xtask list --json`:
@@ -171,6 +281,38 @@ mod tests {
             err.as_deref(),
             Some("unknown system `x86_64-darwin`; valid systems: x86_64-linux, aarch64-linux")
         );
+    }
+
+    #[test]
+    fn exposures_are_tenths_from_zero_to_ten() {
+        for (text, tenths) in [
+            ("0", 0),
+            ("1.5", 15),
+            ("10", 100),
+            ("10.0", 100),
+            ("9.9", 99),
+        ] {
+            assert_eq!(
+                text.parse::<Exposure>().map(Exposure::tenths),
+                Ok(tenths),
+                "{text}"
+            );
+        }
+        for bad in ["", "-1", "10.1", "1.55", "1.", ".5", "abc", "100", "1e1"] {
+            assert!(bad.parse::<Exposure>().is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(
+            Exposure::from_value(1.5).map(|e| e.to_string()),
+            Some("1.5".into())
+        );
+        assert_eq!(Exposure::from_value(1.55), None);
+        assert_eq!(Exposure::from_value(10.5), None);
+        let meta: BTreeMap<String, Exposure> =
+            toml::from_str("a = 1.5\nb = 2\n").expect("valid ceilings");
+        assert_eq!(meta["a"].tenths(), 15);
+        assert_eq!(meta["b"].tenths(), 20);
+        assert!(toml::from_str::<BTreeMap<String, Exposure>>("a = 11.0").is_err());
+        assert!(toml::from_str::<BTreeMap<String, Exposure>>("a = \"1\"").is_err());
     }
 
     #[test]

@@ -182,7 +182,7 @@ fn metadata_problems() {
     let cases: &[(&str, &str)] = &[
         (
             "category = \"security\"\nsummary = \"s\"\nrequire = []\nsystems = [\"x86_64-linux\"]",
-            "crates/x/Cargo.toml: feature `x`: require: unknown key `require` — did you mean `requires`? Fix: rename or remove it; valid keys: category, summary, requires, conflicts, systems",
+            "crates/x/Cargo.toml: feature `x`: require: unknown key `require` — did you mean `requires`? Fix: rename or remove it; valid keys: category, summary, requires, conflicts, systems, ceilings",
         ),
         (
             "category = \"securty\"\nsummary = \"s\"\nsystems = [\"x86_64-linux\"]",
@@ -191,6 +191,10 @@ fn metadata_problems() {
         (
             "category = \"security\"\nsummary = \"s\"\nsystems = [\"x86_64-darwin\"]",
             "crates/x/Cargo.toml: feature `x`: systems: unknown variant `x86_64-darwin`, expected `x86_64-linux` or `aarch64-linux`. Fix: correct `systems` in [package.metadata.dominix]",
+        ),
+        (
+            "category = \"security\"\nsummary = \"s\"\nsystems = [\"x86_64-linux\"]\nceilings = { sshd = 12.5 }",
+            "crates/x/Cargo.toml: feature `x`: ceilings: `12.5` is not an exposure: use a number from 0.0 to 10.0 with at most one decimal, e.g. 1.5 in `sshd`. Fix: correct `ceilings` in [package.metadata.dominix]",
         ),
         (
             "category = \"security\"\nsystems = [\"x86_64-linux\"]",

@@ -352,6 +352,7 @@ impl Trunk {
                             requires: Vec::new(),
                             conflicts: Vec::new(),
                             systems: System::ALL.to_vec(),
+                            ceilings: Default::default(),
                         },
                     },
                     reason: reason.clone(),

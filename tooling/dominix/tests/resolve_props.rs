@@ -89,6 +89,7 @@ fn feature(
             requires,
             conflicts,
             systems,
+            ceilings: Default::default(),
         },
     }
 }

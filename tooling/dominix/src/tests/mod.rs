@@ -17,6 +17,7 @@ pub fn feature(name: &str) -> Feature {
             requires: Vec::new(),
             conflicts: Vec::new(),
             systems: System::ALL.to_vec(),
+            ceilings: Default::default(),
         },
     }
 }
