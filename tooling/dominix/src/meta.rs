@@ -178,7 +178,7 @@ impl Exposure {
     pub fn from_value(value: f64) -> Option<Exposure> {
         let tenths = (value * 10.0).round();
         let exact = (value * 10.0 - tenths).abs() < 1e-6;
-        (exact && (0.0..=100.0).contains(&tenths)).then(|| Exposure(tenths as u8))
+        (exact && (0.0..=100.0).contains(&tenths)).then_some(Exposure(tenths as u8))
     }
 }
 
