@@ -67,7 +67,7 @@ fn check_or_write(path: &Path, actual: &Value, fix: &str, write: bool) {
 
 /// What differs between two JSON objects, by member: for members that are
 /// objects themselves (`options`, `pkgs`), which of their entries were
-/// added, removed or changed.
+/// added (in `actual`, not `recorded`), removed or changed.
 pub fn differences(recorded: &Value, actual: &Value) -> Vec<String> {
     let (Some(old), Some(new)) = (recorded.as_object(), actual.as_object()) else {
         return vec!["the whole document differs".to_owned()];
@@ -88,7 +88,7 @@ pub fn differences(recorded: &Value, actual: &Value) -> Vec<String> {
                 let added = names(&|k| !a.contains_key(k));
                 let removed = names(&|k| !b.contains_key(k));
                 let changed = names(&|k| a.contains_key(k) && b.contains_key(k) && a[k] != b[k]);
-                for (what, list) in [("new", added), ("gone", removed), ("changed", changed)] {
+                for (what, list) in [("added", added), ("removed", removed), ("changed", changed)] {
                     if !list.is_empty() {
                         out.push(format!("{key} {what}: {}", shortened(&list)));
                     }
@@ -122,8 +122,8 @@ mod tests {
         assert_eq!(
             differences(&old, &new),
             [
-                "options new: d",
-                "options gone: c",
+                "options added: d",
+                "options removed: c",
                 "options changed: b",
                 "`schema` differs"
             ]
