@@ -205,6 +205,10 @@ fn the_recorded_nixpkgs_report_is_what_verify_nix_reports_for_the_fake() {
     let Some((_tmp, nixpkgs)) =
         nixpkgs("the_recorded_nixpkgs_report_is_what_verify_nix_reports_for_the_fake")
     else {
+        assert!(
+            !recording::updating(),
+            "UPDATE_FIXTURES=1 cannot re-record nixpkgs-matching.json: module evaluation cannot run here (the SKIP line above says why and how to fix it)"
+        );
         return;
     };
     let root = camino::Utf8PathBuf::try_from(root()).unwrap();

@@ -36,8 +36,13 @@ struct Nix {
     pinned: bool,
 }
 
-/// Skips (or, under `DOMINIX_REQUIRE_EVAL=1`, fails) with a reason and a fix.
+/// Skips (or, under `DOMINIX_REQUIRE_EVAL=1` or `UPDATE_FIXTURES=1`, fails)
+/// with a reason and a fix.
 fn skip(reason: &str, fix: &str) -> Option<Nix> {
+    assert!(
+        !recording::updating(),
+        "UPDATE_FIXTURES=1 cannot re-record tests/fixtures/contract.json here: {reason}. Fix: {fix}"
+    );
     dominix_eval::skip::skip_test(&format!("SKIP {NAME}: {reason} — {fix}"));
     None
 }
