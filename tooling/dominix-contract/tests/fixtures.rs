@@ -236,6 +236,7 @@ struct Problem {
     says: Vec<(Field, Text)>,
 }
 
+/// A text field of a finding.
 #[derive(Clone, Copy, Debug)]
 enum Field {
     What,
@@ -243,6 +244,7 @@ enum Field {
     Nixpkgs,
 }
 
+/// What a text field must say.
 #[derive(Clone, Copy, Debug)]
 enum Text {
     Is(&'static str),
@@ -251,6 +253,7 @@ enum Text {
     StartsWith(&'static str),
 }
 
+// `InContract`, `InNixpkgs`: not to be read as the types of those names.
 use Field::{Contract as InContract, Nixpkgs as InNixpkgs, What};
 use Text::{Has, Is, Lacks, StartsWith};
 
