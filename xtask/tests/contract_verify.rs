@@ -4,6 +4,10 @@
 //! nixpkgs' layout) and small `eval-config.nix`, `nixos/lib/default.nix`
 //! (`evalTest`) and `default.nix` (`pkgs`) entry points, so one copy can differ.
 //! The run against real nixpkgs happens in the GitHub workflow.
+//!
+//! What verify.nix reports for the unchanged fake is recorded in
+//! tooling/dominix-contract/tests/fixtures/nixpkgs-matching.json, the report
+//! the comparison's tests edit; `UPDATE_FIXTURES=1` re-records it.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -11,8 +15,18 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use camino::Utf8Path;
 use common::{assert_exit, assert_stderr_has, root, skip, stderr, stdout, xtask};
 use dominix_eval::{Evaluator, Lock};
+use dominix_testing::recording;
+
+/// Re-records `nixpkgs-matching.json`.
+const REFRESH: &str =
+    "UPDATE_FIXTURES=1 cargo test --manifest-path xtask/Cargo.toml --test contract_verify";
+
+/// Re-records `contract.json`.
+const REFRESH_CONTRACT: &str =
+    "UPDATE_FIXTURES=1 cargo test -p dominix-contract --test describe_eval";
 
 /// The pinned nixpkgs-lib in the store, when module evaluation can run here.
 fn pinned_lib(test: &str) -> Option<PathBuf> {
@@ -184,6 +198,51 @@ fn a_nixpkgs_that_declares_the_contract_verifies() {
     };
     let out = verify_exits(&nixpkgs, 0);
     assert!(out.contains("0 failure(s), 0 warning(s)"), "{out}");
+}
+
+#[test]
+fn the_recorded_nixpkgs_report_is_what_verify_nix_reports_for_the_fake() {
+    let Some((_tmp, nixpkgs)) =
+        nixpkgs("the_recorded_nixpkgs_report_is_what_verify_nix_reports_for_the_fake")
+    else {
+        assert!(
+            !recording::updating(),
+            "UPDATE_FIXTURES=1 cannot re-record nixpkgs-matching.json: module evaluation cannot run here (the SKIP line above says why and how to fix it)"
+        );
+        return;
+    };
+    let root = camino::Utf8PathBuf::try_from(root()).unwrap();
+    let nixpkgs = Utf8Path::from_path(&nixpkgs).unwrap();
+    // As `cargo xtask contract verify` evaluates it.
+    let store_dir = std::env::var("NIX_STORE_DIR").unwrap_or_else(|_| "/nix/store".to_owned());
+    let mut report = Evaluator::new(root.clone())
+        .eval_json_file(
+            &root.join("nix-modules/contract/verify.nix"),
+            &[("nixpkgs", nixpkgs.as_str())],
+            &[nixpkgs, Utf8Path::new(&store_dir)],
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
+    let contract = report
+        .as_object_mut()
+        .and_then(|o| o.remove("contract"))
+        .expect("verify.nix reports the contract too");
+    let fixtures = root.join("tooling/dominix-contract/tests/fixtures");
+    recording::check(
+        fixtures.join("nixpkgs-matching.json").as_std_path(),
+        &report,
+        REFRESH,
+    );
+
+    // The two recordings must describe one contract: verify.nix's own
+    // `describe` (with the fake's lib, the pinned one) is contract.json.
+    let recorded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("contract.json")).unwrap())
+            .unwrap();
+    assert!(
+        recorded == contract,
+        "the recording {fixtures}/contract.json is stale: {}. Fix: run `{REFRESH_CONTRACT}`",
+        recording::differences(&recorded, &contract).join("; ")
+    );
 }
 
 #[test]

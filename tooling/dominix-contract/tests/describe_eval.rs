@@ -1,31 +1,48 @@
 //! Evaluates the contract with Nix for real: `describe` must produce JSON that
-//! compares clean with itself and lists the same entries as the recorded
-//! fixture, and the contract module must accept good settings and reject a
-//! wrongly typed one.
+//! compares clean with itself and is the recorded `tests/fixtures/contract.json`
+//! (`UPDATE_FIXTURES=1` re-records it), and the contract module must accept
+//! good settings and reject a wrongly typed one.
 //!
 //! Runs where `nix-instantiate` exists and a nixpkgs `lib` is at hand: the one
 //! `DOMINIX_NIXPKGS_LIB` points to (the `lib` directory itself, or a directory
 //! containing `lib/`), else the nixpkgs-lib pinned in flake.lock when it is in
 //! the Nix store (`cargo xtask seed`). Otherwise it prints
 //! `SKIP contract-describe: …` past the harness' capture — or panics, when
-//! `DOMINIX_REQUIRE_EVAL=1`.
+//! `DOMINIX_REQUIRE_EVAL=1`. The recording is `describe` with the pinned
+//! nixpkgs-lib (type descriptions depend on the lib): with another lib only
+//! its entries are compared, and it cannot be re-recorded.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use dominix_contract::compare;
+use dominix_testing::recording;
 use serde_json::Value;
 
 const NAME: &str = "contract-describe";
 
+/// Re-records `tests/fixtures/contract.json`.
+const REFRESH: &str = "UPDATE_FIXTURES=1 cargo test -p dominix-contract --test describe_eval";
+
+/// Re-records `tests/fixtures/nixpkgs-matching.json`, which changes with the contract too.
+const REFRESH_NIXPKGS: &str =
+    "UPDATE_FIXTURES=1 cargo test --manifest-path xtask/Cargo.toml --test contract_verify";
+
 struct Nix {
     lib: PathBuf,
     contract: PathBuf,
+    /// Whether `lib` is the nixpkgs-lib pinned in flake.lock.
+    pinned: bool,
 }
 
-/// Skips (or, under `DOMINIX_REQUIRE_EVAL=1`, fails) with a reason and a fix.
+/// Skips (or, under `DOMINIX_REQUIRE_EVAL=1` or `UPDATE_FIXTURES=1`, fails)
+/// with a reason and a fix.
 fn skip(reason: &str, fix: &str) -> Option<Nix> {
+    assert!(
+        !recording::updating(),
+        "UPDATE_FIXTURES=1 cannot re-record tests/fixtures/contract.json here: {reason}. Fix: {fix}"
+    );
     dominix_eval::skip::skip_test(&format!("SKIP {NAME}: {reason} — {fix}"));
     None
 }
@@ -55,9 +72,10 @@ fn nix() -> Option<Nix> {
             );
         }
     }
+    let pinned = pinned_lib();
     let Some(dir) = std::env::var_os("DOMINIX_NIXPKGS_LIB")
         .map(PathBuf::from)
-        .or_else(pinned_lib)
+        .or_else(|| pinned.clone())
     else {
         return skip(
             "no nixpkgs lib: DOMINIX_NIXPKGS_LIB is not set and the pinned nixpkgs-lib is not in the Nix store",
@@ -80,7 +98,13 @@ fn nix() -> Option<Nix> {
         "no contract at {}",
         contract.display()
     );
-    Some(Nix { lib, contract })
+    let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    let pinned = pinned.is_some_and(|p| same(&p.join("lib"), &lib));
+    Some(Nix {
+        lib,
+        contract,
+        pinned,
+    })
 }
 
 impl Nix {
@@ -128,7 +152,7 @@ fn keys(value: &Value, field: &str) -> BTreeSet<String> {
 }
 
 #[test]
-fn describe_evaluates_and_matches_the_fixture_entries() {
+fn describe_evaluates_and_is_the_recording() {
     let Some(nix) = nix() else { return };
     let described = nix.eval_json("contract.describe");
 
@@ -136,20 +160,30 @@ fn describe_evaluates_and_matches_the_fixture_entries() {
     assert!(report.is_ok(), "{report}");
     assert!(report.warnings().next().is_none(), "{report}");
 
-    let fixture_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/contract.json");
-    let fixture: Value =
-        serde_json::from_str(&std::fs::read_to_string(&fixture_path).expect("fixture readable"))
-            .expect("fixture is JSON");
-    assert_eq!(
-        keys(&described, "options"),
-        keys(&fixture, "options"),
-        "contract options changed: re-record tests/fixtures (see tests/fixtures/README.md)"
-    );
-    assert_eq!(
-        keys(&described, "pkgs"),
-        keys(&fixture, "pkgs"),
-        "contract pkgs changed: re-record tests/fixtures"
-    );
+    let recorded = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/contract.json");
+    let fix = format!("{REFRESH}`, then `{REFRESH_NIXPKGS}");
+    if nix.pinned {
+        recording::check(&recorded, &described, &fix);
+    } else {
+        assert!(
+            !recording::updating(),
+            "{} is `describe` with the nixpkgs-lib pinned in flake.lock, not with DOMINIX_NIXPKGS_LIB={}. \
+             Fix: unset DOMINIX_NIXPKGS_LIB (and `cargo xtask seed nixpkgs-lib` if the pinned one is not in the store)",
+            recorded.display(),
+            nix.lib.display()
+        );
+        let recorded: Value = std::fs::read_to_string(&recorded)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_else(|| panic!("cannot read {}. Fix: run `{fix}`", recorded.display()));
+        for field in ["options", "pkgs"] {
+            assert_eq!(
+                keys(&described, field),
+                keys(&recorded, field),
+                "the contract's {field} changed: the recording tests/fixtures/contract.json is stale. Fix: run `{fix}`"
+            );
+        }
+    }
 
     // Every option entry names a nixpkgs file and a type.
     for (path, entry) in described["options"].as_object().expect("options object") {

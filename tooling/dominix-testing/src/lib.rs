@@ -1,4 +1,5 @@
-//! Test support for domi-nix feature crates.
+//! Test support for domi-nix feature crates (and, in [`recording`], for
+//! tests that keep JSON recorded from a real evaluation).
 //!
 //! ```no_run
 //! # use serde_json::json;
@@ -12,6 +13,8 @@
 //! `SKIP module-eval: <reason> — <fix>` straight to the terminal (past the test
 //! harness' capture) and return `None`; with `DOMINIX_REQUIRE_EVAL=1` they
 //! panic instead, so CI cannot pass by skipping.
+
+pub mod recording;
 
 use std::sync::OnceLock;
 
