@@ -100,9 +100,14 @@
   keyed = {
     # Every sysctl nixpkgs sets must be modelled.
     "boot.kernel.sysctl" = "complete";
+    # Every variable every service gets must be modelled: each is a line of
+    # every unit file `cargo xtask audit` renders.
+    "systemd.globalEnvironment" = "complete";
     # Only the entries the contract models are compared.
     "environment.etc" = "partial";
     "users.users" = "partial";
+    "systemd.services" = "partial";
+    "nix.settings" = "partial";
   };
 
   optionAt = evaluation: path: lib.attrByPath (lib.splitString "." path) null evaluation.options;

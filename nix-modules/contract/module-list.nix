@@ -4,6 +4,9 @@
 let
   # A plain NixOS system (nixos/lib/eval-config.nix with no user modules).
   system = [
+    ./nixos/modules/config/i18n.nix
+    ./nixos/modules/config/locale.nix
+    ./nixos/modules/config/nix.nix
     ./nixos/modules/config/shells-environment.nix
     ./nixos/modules/config/sysctl.nix
     ./nixos/modules/config/system-path.nix
@@ -21,9 +24,11 @@ let
     ./nixos/modules/services/networking/ssh/sshd.nix
     ./nixos/modules/services/ttys/getty.nix
     ./nixos/modules/system/boot/kernel.nix
+    ./nixos/modules/system/boot/loader/systemd-boot/systemd-boot.nix
     ./nixos/modules/system/boot/modprobe.nix
     ./nixos/modules/system/boot/shutdown.nix
     ./nixos/modules/system/boot/systemd.nix
+    ./nixos/modules/system/boot/systemd/coredump.nix
     ./nixos/modules/system/boot/tmp.nix
     ./nixos/modules/system/etc/etc.nix
     ./nixos/modules/tasks/network-interfaces.nix

@@ -171,6 +171,11 @@ in {
     meta.mainProgram = "bash";
   } "bash-interactive";
   coreutils = stub "coreutils";
+  findutils = stub "findutils";
+  glibcLocales = stub "glibc-locales";
+  gnugrep = stub "gnugrep";
+  gnused = stub "gnused";
+  tzdata = stub "tzdata";
   systemd = stub "systemd";
   xwininfo = stub "xwininfo";
   jq = program "jq" "jq";
@@ -183,6 +188,10 @@ in {
       "bashInteractive"
       "callPackage"
       "coreutils"
+      "findutils"
+      "glibcLocales"
+      "gnugrep"
+      "gnused"
       "formats.ini"
       "formats.json"
       "formats.toml"
@@ -193,6 +202,7 @@ in {
       "stdenv.hostPlatform"
       "symlinkJoin"
       "systemd"
+      "tzdata"
       "writeShellApplication"
       "writeShellScript"
       "writeShellScriptBin"

@@ -21,7 +21,7 @@
 # given as `request` or, past the 128 KiB one argument may have, in the file
 # `requestFile`:
 #   { "mode": "batch" | "single" | "describe-contract" | "tests",
-#     "cases": { "<id>": { "features": [..], "settings": {..}, "select": ["a.b", ..],
+#     "cases": { "<id>": { "features": [..], "settings": {..} (see `decode`), "select": ["a.b", ..],
 #                          "context": "system" | "vm" | "test", "system": "x86_64-linux",
 #                          "node": "<node name, for context test>" } } }
 # The answer maps every case id to
@@ -111,9 +111,21 @@
     then branches ++ [../vm/linux-host.nix]
     else branches;
 
+  # A case's settings are JSON; `{ "_override": N, "value": V }` in them is
+  # `lib.mkOverride N V`, so a test can define a value at any priority
+  # (`mkDefault` is 1000, `mkForce` 50), as other modules would.
+  decode = v:
+    if builtins.isAttrs v && v ? _override
+    then lib.mkOverride v._override (decode v.value)
+    else if builtins.isAttrs v
+    then builtins.mapAttrs (_: decode) v
+    else if builtins.isList v
+    then map decode v
+    else v;
+
   settingsOf = id: case: {
     _file = "settings of test case `${id}`";
-    config = case.settings or {};
+    config = decode (case.settings or {});
   };
 
   evaluate = id: case: declarationsOnly: features:

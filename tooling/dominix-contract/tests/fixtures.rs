@@ -611,12 +611,6 @@ fn moved_declaration(n: &mut Nixpkgs) {
 fn extra_etc(n: &mut Nixpkgs) {
     const VERSION: &str = "nixos/modules/misc/version.nix";
     let mut system = n.option("environment.etc").context(Context::System);
-    // nixpkgs' definition now wins over the option's default.
-    system.set("priority", 100);
-    system
-        .at("definitions")
-        .find("file", "nixos/modules/system/etc/etc.nix")
-        .set("file", VERSION);
     system.at("keys").insert(
         "os-release",
         json!({

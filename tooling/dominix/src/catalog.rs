@@ -394,7 +394,10 @@ fn parse_meta(
             )),
             Some(Err(e)) => errs.push(problem(
                 key,
-                e.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
+                e.to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 format!("correct `{key}` in [package.metadata.dominix]"),
             )),
             _ => {}

@@ -1,9 +1,41 @@
 # nixpkgs: nixos/modules/system/boot/systemd.nix
+# `systemd.services` (its element type from nixos/lib/systemd-types.nix),
+# the environment every service gets, and the sysctl this module sets.
 {
+  config,
   lib,
   pkgs,
   ...
-}: {
+}: let
+  inherit (lib) mkOption types;
+  systemdLib = import ../../../lib/systemd-lib.nix {inherit config lib pkgs;};
+  unitOptions = import ../../../lib/systemd-unit-options.nix {inherit lib systemdLib;};
+  systemdTypes = import ../../../lib/systemd-types.nix {inherit lib systemdLib unitOptions;};
+in {
+  options.systemd = {
+    package = lib.mkPackageOption pkgs "systemd" {};
+
+    enableStrictShellChecks = lib.mkEnableOption "shellcheck and strict shell options for every service script";
+
+    services = mkOption {
+      type = systemdTypes.services;
+      default = {};
+      description = "System services, by name (without `.service`).";
+    };
+
+    globalEnvironment = mkOption {
+      type = types.attrsOf (types.nullOr (types.oneOf [types.str types.path types.package]));
+      default = {};
+      description = "Environment variables of every service (a service's own `environment` wins).";
+    };
+
+    defaultUnit = mkOption {
+      type = types.str;
+      default = "multi-user.target";
+      description = "The unit the system boots into.";
+    };
+  };
+
   config.boot.kernel.sysctl = lib.mkIf pkgs.stdenv.hostPlatform.is64bit {
     "kernel.pid_max" = lib.mkDefault 4194304;
   };
