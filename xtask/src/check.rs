@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use camino::Utf8PathBuf;
 
 use dominix::{Catalog, Feature, Profile, RenderOptions, Selection, trunk_flake};
-use dominix_eval::{Applied, Case, Context, Drop, EvalError, Evaluator, NixFailure};
+use dominix_eval::{Applied, Case, Context, Drop, EvalError, Evaluator, NixFailure, Outcome};
 use serde::Serialize;
 use xshell::Shell;
 
@@ -111,8 +111,9 @@ impl crate::flags::Check {
             deadnix(project, sh, &files),
             purity(project, &files)?,
         ]);
-        let (eval_tier, evaluated, tests) = module_eval(project, &catalog, only);
+        let (eval_tier, evaluated, tests, systems) = module_eval(project, &catalog, only);
         tiers.push(eval_tier);
+        tiers.push(audit(project, &catalog, &systems));
         tiers.push(match test_scripts::lint(sh, project, tests.as_ref()) {
             Ok((summary, problems)) => Tier::from_problems("vm-tests", summary, problems),
             Err(skip) => Tier::skipped("vm-tests", skip),
@@ -299,13 +300,14 @@ fn deadnix(project: &Project, sh: &Shell, files: &[Utf8PathBuf]) -> Tier {
 /// Every feature's module, evaluated alone on the trunk in every context it
 /// is built in (a system and its VM on each supported guest, and every node
 /// of its VM test), plus the trunk alone, in one batched Nix process.
-/// Returns the tier, how many features evaluated cleanly, and the VM tests
-/// read on the way (for the test-script tier).
+/// Returns the tier, how many features evaluated cleanly, the VM tests
+/// read on the way (for the test-script tier), and each feature's system
+/// case on its first system (for the audit tier).
 fn module_eval(
     project: &Project,
     catalog: &Catalog,
     only: Option<&Selected>,
-) -> (Tier, usize, Option<VmTests>) {
+) -> (Tier, usize, Option<VmTests>, BTreeMap<String, Outcome>) {
     const NAME: &str = "module-eval";
     let wanted = |name: &str| only.is_none_or(|s| s.features.contains(name));
     let evaluator = Evaluator::new(project.root.clone());
@@ -317,11 +319,11 @@ fn module_eval(
         } else {
             Tier::skipped(NAME, reason.skip_line())
         };
-        return (tier, 0, None);
+        return (tier, 0, None, BTreeMap::new());
     }
     let tests = match evaluator.vm_tests() {
         Ok(tests) => tests,
-        Err(e) => return (Tier::failed(NAME, e.to_string()), 0, None),
+        Err(e) => return (Tier::failed(NAME, e.to_string()), 0, None, BTreeMap::new()),
     };
     let mut cases: BTreeMap<String, Case> = BTreeMap::new();
     for feature in catalog.features().filter(|f| wanted(&f.name)) {
@@ -354,10 +356,21 @@ fn module_eval(
     let mut applied = BTreeSet::new();
     // Each node's host name, which the test driver names its Python variable after.
     let mut host_names: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut systems: BTreeMap<String, Outcome> = BTreeMap::new();
     for (id, result) in evaluator.eval_batch(&cases) {
         let case = cases.get(&id);
         match result.and_then(|o| o.into_checked(&id)) {
             Ok(outcome) => {
+                if let Some(case) = case
+                    && case.context == Context::System
+                    && let [feature] = &case.features[..]
+                    && catalog
+                        .get(feature)
+                        .and_then(|f| f.meta.systems.first())
+                        .is_some_and(|s| s.as_str() == case.system)
+                {
+                    systems.insert(feature.clone(), outcome.clone());
+                }
                 let host = outcome.config["networking.hostName"].as_str();
                 if let (Some(case), Some(host)) = (case, host)
                     && let Some(node) = &case.node
@@ -418,7 +431,51 @@ fn module_eval(
             (feature, (test, hosts))
         })
         .collect();
-    (tier, evaluated, Some(tests))
+    (tier, evaluated, Some(tests), systems)
+}
+
+/// Every systemd service of every feature (each alone, as the module-eval
+/// tier evaluated it on its first system), scored by systemd-analyze and
+/// held to its ceiling and, when sandboxed, to the profile's promises.
+fn audit(project: &Project, catalog: &Catalog, systems: &BTreeMap<String, Outcome>) -> Tier {
+    const NAME: &str = "audit";
+    let analyzer = match dominix_audit::Analyzer::probe() {
+        Ok(analyzer) => analyzer,
+        Err(dominix_audit::AuditError::Unavailable(reason)) => {
+            return Tier::skipped(NAME, reason.skip_line());
+        }
+        Err(error) => return Tier::failed(NAME, error.to_string()),
+    };
+    let scratch = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => return Tier::failed(NAME, format!("cannot create a temporary directory: {e}")),
+    };
+    let (mut details, mut scored) = (Vec::new(), 0);
+    for (feature, outcome) in systems {
+        let Some(dir) = camino::Utf8Path::from_path(scratch.path()).map(|d| d.join(feature)) else {
+            return Tier::failed(NAME, "the temporary directory's path is not UTF-8");
+        };
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            return Tier::failed(NAME, format!("cannot create {dir}: {e}"));
+        }
+        let features: Vec<String> = outcome.features.clone();
+        let ceilings = crate::audit::ceilings(catalog, &features);
+        match crate::audit::judge(&analyzer, project, outcome, None, &ceilings, &dir) {
+            Ok(reports) => {
+                scored += reports.iter().filter(|r| r.exposure.is_some()).count();
+                for report in reports {
+                    details.extend(report.problems.iter().map(|p| format!("{feature}: {p}")));
+                }
+            }
+            Err(e) => details.push(format!("{feature}: {}", e.message)),
+        }
+    }
+    let summary = format!(
+        "{scored} unit(s) of {} features scored by systemd-analyze {}",
+        systems.len(),
+        analyzer.version
+    );
+    Tier::from_problems(NAME, summary, details)
 }
 
 /// A domi-nix definition that loses to nixpkgs' own definition wherever it is

@@ -39,9 +39,12 @@ impl Cmd {
     pub fn default_timeout(&self) -> Duration {
         const MINUTE: u64 = 60;
         Duration::from_secs(match self {
-            Cmd::List(_) | Cmd::Compose(_) | Cmd::Check(_) | Cmd::Fmt(_) | Cmd::Bench(_) => {
-                5 * MINUTE
-            }
+            Cmd::List(_)
+            | Cmd::Compose(_)
+            | Cmd::Check(_)
+            | Cmd::Audit(_)
+            | Cmd::Fmt(_)
+            | Cmd::Bench(_) => 5 * MINUTE,
             Cmd::Seed(_) | Cmd::Contract(_) => 15 * MINUTE,
             Cmd::Build(_) | Cmd::Vm(_) | Cmd::Test(_) | Cmd::Matrix(_) => 3 * 60 * MINUTE,
         })
@@ -93,6 +96,16 @@ pub enum Cmd {
     /// against the NixOS contract in one batched Nix process.
     /// DOMINIX_REQUIRE_EVAL=1 turns skipped tiers into failures.
     Check(Check),
+    /// Score every systemd service of a selection with systemd's own analyzer.
+    ///
+    /// Each unit is rendered from its module-evaluated `systemd.services.<name>` as nixpkgs
+    /// renders it and scored by `systemd-analyze security --offline=yes`: exposure, band, the
+    /// heaviest failing settings and the sandboxing exceptions with their reasons. A unit above
+    /// its ceiling (`ceilings` in a branch's metadata; 2.0 for units domi-nix writes) fails and
+    /// names the directives that would bring it under; a sandboxed unit fails when systemd finds
+    /// a directive of the profile not kept. With the sandboxing branch attached, each unit is
+    /// also scored without it (before → after). Without systemd-analyze ≥ 250: one SKIP line.
+    Audit(Audit),
     /// Add pinned flake inputs to the Nix store, for machines without network.
     ///
     /// With --from, DIR is a source tree, a .tar.gz of one, or a git repository containing the locked
@@ -153,6 +166,26 @@ pub struct Check {
     /// cover the whole catalog.
     #[arg(long, value_name = "REV")]
     pub changed_since: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Audit {
+    /// Features to audit (their `requires` are added), comma-separated (default: the `full` profile).
+    #[arg(long, value_delimiter = ',', conflicts_with = "profile")]
+    pub features: Vec<String>,
+    /// A profile instead of features: `minimal` (trunk only) or `full`.
+    #[arg(long)]
+    pub profile: Option<Profile>,
+    /// Guest system (default: this machine's CPU), e.g. aarch64-linux.
+    #[arg(long)]
+    pub system: Option<System>,
+    /// Print a JSON report.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the rendered unit files here (`before/` holds them without sandboxing), to rerun
+    /// `systemd-analyze security --offline=yes` on them.
+    #[arg(long, value_name = "DIR")]
+    pub units_dir: Option<Utf8PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 ok, 1 a check or command failed, 2 usage error.
 
+mod audit;
 mod bench;
 mod build;
 mod changed;
@@ -78,6 +79,7 @@ fn run(cmd: flags::Cmd, project: &Project) -> Result<()> {
         Cmd::List(cmd) => cmd.run(&sh, project),
         Cmd::Compose(cmd) => cmd.run(&sh, project),
         Cmd::Check(cmd) => cmd.run(&sh, project),
+        Cmd::Audit(cmd) => cmd.run(&sh, project),
         Cmd::Seed(cmd) => cmd.run(&sh, project),
         Cmd::Contract(cmd) => cmd.run(&sh, project),
         Cmd::Build(cmd) => cmd.run(&sh, project),

@@ -160,8 +160,12 @@ impl Exposure {
     pub const MAX: Exposure = Exposure(100);
 
     /// From tenths (15 is 1.5); `None` above 100.
-    pub fn from_tenths(tenths: u8) -> Option<Exposure> {
-        (tenths <= 100).then_some(Exposure(tenths))
+    pub const fn from_tenths(tenths: u8) -> Option<Exposure> {
+        if tenths <= 100 {
+            Some(Exposure(tenths))
+        } else {
+            None
+        }
     }
 
     /// In tenths: 1.5 is 15.
