@@ -1,0 +1,6 @@
+//! The `sandboxing` branch of domi-nix.
+//!
+//! This feature has no program of its own: the crate carries its catalog
+//! metadata (`Cargo.toml`), its Nix fragment (`feature.nix`, `nixos.nix`,
+//! `vm-test.nix`) and its tests (`tests/`), so `cargo test -p sandboxing`
+//! tests exactly this branch.
