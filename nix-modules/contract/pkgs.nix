@@ -179,6 +179,8 @@ in {
   systemd = stub "systemd";
   xwininfo = stub "xwininfo";
   jq = program "jq" "jq";
+  kexec-tools = program "kexec-tools" "kexec";
+  perl = program "perl" "perl";
   # The default login shell of NixOS users (`users.users.<name>.shell`).
   shadow = stubWith {shellPath = "/bin/nologin";} "shadow";
 
@@ -196,6 +198,8 @@ in {
       "formats.json"
       "formats.toml"
       "jq"
+      "kexec-tools"
+      "perl"
       "runCommand"
       "rustPlatform.buildRustPackage"
       "shadow"
