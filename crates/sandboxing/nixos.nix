@@ -5,8 +5,9 @@
 #
 # The profile's directives are defined with priority 40, stronger than
 # `lib.mkForce` (50): they win over every definition the unit has, nixpkgs'
-# included, so a unit is relaxed only through a named exception that says
-# why:
+# included, and a definition that would still replace one (stronger than 40,
+# or a `mkForce` of the whole `serviceConfig`) fails evaluation, so a unit is
+# relaxed only through a named exception that says why:
 #
 #   domi-nix.sandboxing.services.my-service.exceptions.PrivateUsers = {
 #     value = false;
@@ -28,9 +29,8 @@
   cfg = config.domi-nix.sandboxing;
   inherit (lib) concatLists filterAttrs mapAttrs mapAttrsToList mkIf mkOption types;
 
-  # Stronger than lib.mkForce (50), weaker than lib.mkVMOverride (10): only
-  # an exception, or a definition the host makes below 40 on purpose,
-  # changes a directive of the profile.
+  # Stronger than lib.mkForce (50), the strongest priority modules use for
+  # a directive; anything stronger fails an assertion below.
   priority = 40;
 
   # The profile, as systemd.exec(5) and systemd.resource-control(5) spell it.
@@ -147,18 +147,28 @@
   checksOf = unit: service: let
     option = "domi-nix.sandboxing.services.${unit}";
     defined = config.systemd.services.${unit};
-    user = defined.serviceConfig.User or null;
-    dynamic = (directivesOf service).DynamicUser or false;
+    directives = directivesOf service;
+    # systemd names a dynamic user after the unit unless `User=` says
+    # otherwise, and keeps a static account of that name if there is one.
+    user = toString (defined.serviceConfig.User or unit);
+    static = lib.any (account: account.name == user) (builtins.attrValues config.users.users);
     excepted = filterAttrs (_: exception: exception != null) service.exceptions;
+    # A definition stronger than the profile's on the whole `serviceConfig`
+    # or the whole unit (`lib.mkForce { … }`) drops every directive at once.
+    replaced = builtins.attrNames (filterAttrs (directive: value: (defined.serviceConfig.${directive} or null) != value) directives);
   in
     [
       {
         assertion = defined.script != "" || defined.serviceConfig ? ExecStart;
-        message = "domi-nix: ${option}: no systemd service `${unit}` is defined (it has neither `script` nor `serviceConfig.ExecStart`). Fix: name a service some module defines (`systemd.services.<name>`, without `.service`), enable the module that defines it, or remove the entry.";
+        message = "domi-nix: ${option}: no systemd service `${unit}` is defined (it has neither `script` nor `serviceConfig.ExecStart`). Fix: name a service some module defines (`systemd.services.<name>`, without `.service`), enable the module that defines it, or remove the entry. A unit that only systemd or a package ships cannot be sandboxed here: a drop-in would add to its list directives instead of replacing them.";
       }
       {
-        assertion = !(dynamic && user != null && config.users.users ? ${toString user});
-        message = "domi-nix: ${option}: `${unit}` runs as the fixed user `${toString user}` (users.users.${toString user}), which `DynamicUser` would silently keep. Fix: add `exceptions.DynamicUser = { value = false; reason = \"…\"; };` to ${option}, or let the unit run without a fixed `User`.";
+        assertion = !((directives.DynamicUser or false) && static);
+        message = "domi-nix: ${option}: `${unit}` runs as `${user}`, a static account of users.users, which `DynamicUser` would silently keep. Fix: add `exceptions.DynamicUser = { value = false; reason = \"…\"; };` to ${option}, or let the unit run as a user no account has.";
+      }
+      {
+        assertion = replaced == [];
+        message = "domi-nix: ${option}: ${lib.concatMapStringsSep ", " (d: "`${d}`") replaced} of `${unit}` is not the profile's: a definition stronger than the profile (lib.mkForce on the whole `serviceConfig` or on `systemd.services.${unit}`) replaced it. Fix: define single directives instead, or name the relaxation in ${option}.exceptions.";
       }
     ]
     ++ mapAttrsToList (directive: exception: {

@@ -6,6 +6,7 @@ let
   system = [
     ./nixos/modules/config/i18n.nix
     ./nixos/modules/config/locale.nix
+    ./nixos/modules/config/nix-remote-build.nix
     ./nixos/modules/config/nix.nix
     ./nixos/modules/config/shells-environment.nix
     ./nixos/modules/config/sysctl.nix
@@ -22,6 +23,7 @@ let
     ./nixos/modules/security/sudo.nix
     ./nixos/modules/services/networking/firewall.nix
     ./nixos/modules/services/networking/ssh/sshd.nix
+    ./nixos/modules/services/system/nix-daemon.nix
     ./nixos/modules/services/ttys/getty.nix
     ./nixos/modules/system/boot/kernel.nix
     ./nixos/modules/system/boot/loader/systemd-boot/systemd-boot.nix

@@ -134,13 +134,33 @@ fn the_profile_wins_over_the_units_own_definitions_up_to_mk_force() {
 }
 
 #[test]
-fn only_a_definition_stronger_than_40_changes_a_directive() {
-    let own = json!({ "PrivateUsers": { "_override": 39, "value": false } });
-    let Some(config) = eval_feature("sandboxing", probe(own, json!({}))) else {
+fn a_definition_stronger_than_the_profile_fails_naming_the_directives() {
+    // Below 40 on one directive, or a `mkForce` of the whole serviceConfig.
+    let one = probe(
+        json!({ "PrivateUsers": { "_override": 39, "value": false } }),
+        json!({}),
+    );
+    let Some(error) = failure("one directive", one) else {
         return;
     };
-    let expected = profile_with(json!({ "PrivateUsers": false }));
-    assert_eq!(service_config(&config, "probe"), expected);
+    assert!(
+        error.contains(
+            "domi-nix.sandboxing.services.probe: `PrivateUsers` of `probe` is not the profile's"
+        ),
+        "{error}"
+    );
+    assert!(error.contains("exceptions"), "{error}");
+    let whole = probe(
+        json!({ "_override": 10, "value": { "Type": "simple" } }),
+        json!({}),
+    );
+    let Some(error) = failure("whole serviceConfig", whole) else {
+        return;
+    };
+    assert!(
+        error.contains("`DynamicUser`") && error.contains("`UMask`"),
+        "{error}"
+    );
 
     // At the profile's own priority two different values conflict.
     let own = json!({ "PrivateUsers": { "_override": 40, "value": false } });
@@ -233,8 +253,9 @@ fn dynamic_user_on_a_fixed_user_fails_unless_excepted() {
         return;
     };
     assert!(
-        error
-            .contains("domi-nix.sandboxing.services.probe: `probe` runs as the fixed user `alice`"),
+        error.contains(
+            "domi-nix.sandboxing.services.probe: `probe` runs as `alice`, a static account"
+        ),
         "{error}"
     );
     assert!(error.contains("exceptions.DynamicUser"), "{error}");
@@ -245,6 +266,19 @@ fn dynamic_user_on_a_fixed_user_fails_unless_excepted() {
     };
     let expected = profile_with(json!({ "DynamicUser": false, "User": "alice" }));
     assert_eq!(service_config(&config, "probe"), expected);
+
+    // Without `User=`, the dynamic user is named after the unit: a static
+    // account of that name would be kept just the same.
+    let mut named = probe(json!({}), json!({}));
+    named["users"] =
+        json!({ "users": { "svc": { "isSystemUser": true, "group": "svc", "name": "probe" } } });
+    let Some(error) = failure("account-named-like-the-unit", named) else {
+        return;
+    };
+    assert!(
+        error.contains("runs as `probe`, a static account"),
+        "{error}"
+    );
 
     // A user name that is no static account is what DynamicUser allocates.
     let Some(config) = eval_feature("sandboxing", probe(json!({ "User": "probe" }), json!({})))
@@ -268,6 +302,8 @@ fn a_nixpkgs_unit_is_sandboxed_the_same_way() {
             "PrivateUsers": { "value": false, "reason": "needs the host's root, not a mapped one" },
             "ProtectKernelTunables": { "value": false, "reason": "its one job is a kernel tunable" },
             "CapabilityBoundingSet": { "value": "CAP_SYS_MODULE", "reason": "modules_disabled requires CAP_SYS_MODULE" },
+            "ProtectKernelModules": { "value": false, "reason": "it would drop CAP_SYS_MODULE" },
+            "ProcSubset": { "value": "all", "reason": "/proc/sys must be visible to be written" },
         } } } } },
     });
     let Some(config) = eval_feature("sandboxing", settings) else {
@@ -279,6 +315,8 @@ fn a_nixpkgs_unit_is_sandboxed_the_same_way() {
         "PrivateUsers": false,
         "ProtectKernelTunables": false,
         "CapabilityBoundingSet": "CAP_SYS_MODULE",
+        "ProtectKernelModules": false,
+        "ProcSubset": "all",
         // nixpkgs' own directives stay.
         "Type": "oneshot",
         "RemainAfterExit": true,

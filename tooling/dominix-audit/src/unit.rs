@@ -226,8 +226,19 @@ fn option_text(value: &Value) -> Result<String, String> {
     }
 }
 
-/// Nix's `toString` of a JSON value.
+/// Nix's `toString` of a JSON value. The evaluator writes a function as
+/// `<function>` and a package set as `<pkgs>`: Nix cannot write either.
 fn to_string(value: &Value) -> Result<String, String> {
+    if let Some(marker @ ("<function>" | "<pkgs>")) = value.as_str() {
+        return Err(format!(
+            "is {}, which Nix cannot write into a unit file (nixpkgs fails evaluating it)",
+            if marker == "<pkgs>" {
+                "a package set"
+            } else {
+                "a function (an argument forgotten?)"
+            }
+        ));
+    }
     Ok(match value {
         Value::Null | Value::Bool(false) => String::new(),
         Value::Bool(true) => "1".into(),
@@ -376,6 +387,14 @@ mod tests {
             (json!({ "environment": { "N": 3 } }), "environment.N"),
             (json!({ "serviceConfig": "oops" }), "serviceConfig"),
             (json!({ "wantedBy": [1] }), "wantedBy"),
+            (
+                json!({ "serviceConfig": { "ExecStart": "<function>" } }),
+                "serviceConfig.ExecStart",
+            ),
+            (
+                json!({ "serviceConfig": { "ExecStartPre": ["/bin/a", "<pkgs>"] } }),
+                "serviceConfig.ExecStartPre",
+            ),
         ] {
             let error = render("svc", &service, &Map::new()).expect_err("cannot render");
             assert_eq!(error.option, option, "{error}");

@@ -1,7 +1,6 @@
 # nixpkgs: nixos/modules/config/nix.nix
-# `nix.settings` (nix.conf): its declared keys, and the ones nixpkgs sets.
-# (nix-daemon.nix and nix-remote-build.nix also set `sandbox-fallback` and
-# `builders`; `nix.settings` is compared per key, only for the keys modelled.)
+# `nix.settings` (nix.conf): its declared keys, and the ones this module sets
+# (nix-daemon.nix and nix-remote-build.nix set others).
 {
   config,
   lib,
@@ -30,12 +29,6 @@
     };
 in {
   options.nix = {
-    enable = mkOption {
-      type = types.bool;
-      default = true;
-      description = "Whether Nix (its daemon, nix.conf) is on the system.";
-    };
-
     settings = mkOption {
       type = types.submodule {
         freeformType = semanticConfType;
