@@ -119,6 +119,8 @@ struct Summary {
     timed_out: usize,
     unviable: usize,
     jobs: usize,
+    /// Whether evaluations were batched (not `--no-batch`).
+    batched: bool,
     /// Evaluations one run of the tests asks for (answered from the batch).
     cases: usize,
     build_seconds: f64,
@@ -164,8 +166,16 @@ impl crate::flags::Mutants {
                 println!("{line}");
             }
         };
+        if sites.is_empty() && unviable.is_empty() {
+            progress(&format!(
+                "{branch}: no definitions to mutate in the .nix files of crates/{branch}/ (besides {})",
+                NOT_THE_MODULE.join(", ")
+            ));
+            return Ok(());
+        }
         let mut summary = Summary {
             jobs,
+            batched: !self.no_batch,
             ..Summary::default()
         };
 
@@ -281,8 +291,21 @@ fn line(row: &Row) -> String {
 }
 
 fn summary_line(branch: &str, s: &Summary) -> String {
+    let evaluation = if s.batched {
+        format!(
+            "{:.2} s evaluating its {} cases in a batch, then {:.2} s running the tests on the answers",
+            s.mean_evaluation_seconds, s.cases, s.mean_test_seconds
+        )
+    } else {
+        format!(
+            "{:.2} s running the tests, each starting Nix (--no-batch)",
+            s.mean_evaluation_seconds + s.mean_test_seconds
+        )
+    };
     format!(
-        "{branch}: {} mutants: {} killed, {} survived, {} timed out, {} unviable; {:.1} s ({:.2} s per mutant with {} jobs; one mutant: {:.2} s evaluating its {} cases in a batch, {:.2} s running the tests; build {:.1} s, unmutated run {:.2} s)",
+        "{branch}: {} mutants: {} killed, {} survived, {} timed out, {} unviable\n\
+         time: {:.1} s, {:.2} s per mutant with {} jobs; one mutant on a worker: {evaluation}; \
+         build {:.1} s, unmutated run {:.2} s",
         s.mutants,
         s.killed,
         s.survived,
@@ -291,9 +314,6 @@ fn summary_line(branch: &str, s: &Summary) -> String {
         s.seconds,
         s.seconds_per_mutant,
         s.jobs,
-        s.mean_evaluation_seconds,
-        s.cases,
-        s.mean_test_seconds,
         s.build_seconds,
         s.baseline_seconds,
     )
@@ -478,6 +498,9 @@ fn copy_tree(from: &Utf8Path, to: &Utf8Path, link: Link) -> Result<()> {
     Ok(())
 }
 
+/// A mutant tested (its row and its share of the batch's time), or why not.
+type Done = Result<(Row, Duration)>;
+
 /// How a run of the test binaries went.
 enum Outcome {
     Passed,
@@ -599,7 +622,7 @@ impl Run<'_> {
             .collect();
         let next = AtomicUsize::new(0);
         let evaluator = Evaluator::new(self.scratch.base());
-        let (send, receive) = mpsc::channel::<Result<(Row, Duration)>>();
+        let (send, receive) = mpsc::channel::<Done>();
         std::thread::scope(|scope| {
             for _ in 0..jobs.min(chunks.len()) {
                 let send = send.clone();
@@ -607,14 +630,10 @@ impl Run<'_> {
                 scope.spawn(move || {
                     while let Some((first, chunk)) = chunks.get(next.fetch_add(1, Ordering::SeqCst))
                     {
-                        if interrupts.arrived() {
+                        let go_on = !interrupts.arrived()
+                            && self.chunk(evaluator, records, *first, chunk, interrupts, &send);
+                        if !go_on {
                             return;
-                        }
-                        for result in self.chunk(evaluator, records, *first, chunk, interrupts) {
-                            let failed = result.is_err();
-                            if send.send(result).is_err() || failed {
-                                return;
-                            }
                         }
                     }
                 });
@@ -632,7 +651,9 @@ impl Run<'_> {
         })
     }
 
-    /// One chunk: its checkouts, one batch evaluation, then each mutant's tests.
+    /// One chunk: its checkouts, one batch evaluation, then each mutant's
+    /// tests, each sent as it is done. Whether to go on (no error, no
+    /// interrupt, someone listening).
     fn chunk(
         &self,
         evaluator: &Evaluator,
@@ -640,25 +661,34 @@ impl Run<'_> {
         first: usize,
         sites: &[Site],
         interrupts: &Interrupts,
-    ) -> Vec<Result<(Row, Duration)>> {
+        send: &mpsc::Sender<Done>,
+    ) -> bool {
         let started = Instant::now();
-        let mut roots = Vec::new();
-        for (i, site) in sites.iter().enumerate() {
-            match self.scratch.mutant(first + i, site) {
-                Ok((root, answers)) => roots.push((first + i, root, answers)),
-                Err(e) => return vec![Err(e)],
+        let prepared = sites
+            .iter()
+            .enumerate()
+            .map(|(i, site)| {
+                let (root, answers) = self.scratch.mutant(first + i, site)?;
+                Ok((first + i, root, answers))
+            })
+            .collect::<Result<Vec<_>>>()
+            .and_then(|roots| {
+                if self.batched {
+                    batch(evaluator, records, &roots)?;
+                }
+                Ok(roots)
+            });
+        let roots = match prepared {
+            Ok(roots) => roots,
+            Err(e) => {
+                let _ = send.send(Err(e));
+                return false;
             }
-        }
-        if self.batched
-            && let Err(e) = batch(evaluator, records, &roots)
-        {
-            return vec![Err(e)];
-        }
+        };
         let share = started.elapsed() / sites.len().max(1) as u32;
-        let mut results = Vec::new();
         for (site, (n, root, answers)) in sites.iter().zip(&roots) {
             if interrupts.arrived() {
-                break;
+                return false;
             }
             let started = Instant::now();
             let env = [(replay::ANSWERS_VAR, answers.as_path())];
@@ -680,12 +710,11 @@ impl Run<'_> {
             });
             self.scratch.remove(*n);
             let failed = result.is_err();
-            results.push(result);
-            if failed {
-                break;
+            if send.send(result).is_err() || failed {
+                return false;
             }
         }
-        results
+        true
     }
 }
 
