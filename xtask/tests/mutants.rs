@@ -313,3 +313,28 @@ fn an_unknown_branch_is_a_usage_error_naming_the_nearest() {
     assert_stderr_has(&out, "unknown feature `hardenin`");
     assert_stderr_has(&out, "`hardening`");
 }
+
+#[test]
+fn a_module_that_does_not_parse_is_named_before_anything_runs() {
+    let Some(tree) = checkout_copy("mutants") else {
+        return;
+    };
+    write(
+        tree.path(),
+        "crates/hardening/nixos.nix",
+        "{ config = { a = ; }; }\n",
+    );
+    let out = xtask()
+        .env("DOMINIX_ROOT", tree.path())
+        .args(["mutants", "hardening"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert_stderr_has(&out, "crates/hardening/nixos.nix does not parse");
+    assert_stderr_has(&out, "Fix: ");
+    let jobs = xtask()
+        .args(["mutants", "hardening", "--jobs", "0"])
+        .output()
+        .unwrap();
+    assert_exit(&jobs, 2);
+}
