@@ -18,7 +18,8 @@ use dominix::{Profile, Selection, System};
           cargo xtask compose --features ui,hardening --out trunk-out\n  \
           cargo xtask vm --features ui,hardening\n  \
           cargo xtask check\n  \
-          cargo xtask matrix --json target/matrix.json --junit target/junit.xml\n\n\
+          cargo xtask matrix --json target/matrix.json --junit target/junit.xml\n  \
+          cargo xtask mutants hardening\n\n\
         Exit codes: 0 ok, 1 a check or command failed, 2 usage error.",
     disable_help_subcommand = true
 )]
