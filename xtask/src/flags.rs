@@ -18,7 +18,8 @@ use dominix::{Profile, Selection, System};
           cargo xtask compose --features ui,hardening --out trunk-out\n  \
           cargo xtask vm --features ui,hardening\n  \
           cargo xtask check\n  \
-          cargo xtask matrix --json target/matrix.json --junit target/junit.xml\n\n\
+          cargo xtask matrix --json target/matrix.json --junit target/junit.xml\n  \
+          cargo xtask mutants hardening\n\n\
         Exit codes: 0 ok, 1 a check or command failed, 2 usage error.",
     disable_help_subcommand = true
 )]
@@ -27,7 +28,7 @@ pub struct Xtask {
     pub cmd: Cmd,
     /// Stop any Nix call still running after this long, with every process it started,
     /// and fail naming the call: seconds, or a number with s, m or h (90, 15m, 2h).
-    /// Default: 5m for list, compose, check, fmt and bench; 15m for seed and contract;
+    /// Default: 5m for list, compose, check, fmt and bench; 15m for seed, contract and mutants;
     /// 3h for build, vm, test and matrix (per Nix call; a VM or interactive driver
     /// you use yourself is never stopped).
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
@@ -45,7 +46,7 @@ impl Cmd {
             | Cmd::Audit(_)
             | Cmd::Fmt(_)
             | Cmd::Bench(_) => 5 * MINUTE,
-            Cmd::Seed(_) | Cmd::Contract(_) => 15 * MINUTE,
+            Cmd::Seed(_) | Cmd::Contract(_) | Cmd::Mutants(_) => 15 * MINUTE,
             Cmd::Build(_) | Cmd::Vm(_) | Cmd::Test(_) | Cmd::Matrix(_) => 3 * 60 * MINUTE,
         })
     }
@@ -132,6 +133,16 @@ pub enum Cmd {
     Bench(Bench),
     /// Format every Nix file with alejandra.
     Fmt(Fmt),
+    /// Mutation testing of a branch's NixOS module: which definitions no test asserts.
+    ///
+    /// Each definition the module makes (every attribute `config` and the `let` bindings'
+    /// attribute sets set, every list element, boolean and integer there, every option's
+    /// `default`) is removed or changed, one at a time, in a scratch copy of the tree, and
+    /// `cargo test -p <branch>` runs against it. A mutant is killed when a test fails and
+    /// survives when all pass; a surviving mutant (exit 1) is a setting no test asserts.
+    /// The unmutated tests must pass. The evaluations of many mutants are batched in one
+    /// Nix process; the test binaries then read the answers.
+    Mutants(Mutants),
 }
 
 #[derive(Debug, Args)]
@@ -294,6 +305,26 @@ fn at_least_one(text: &str) -> Result<usize, String> {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("`{text}` is not a count of at least 1")),
     }
+}
+
+#[derive(Debug, Args)]
+pub struct Mutants {
+    /// The branch (a crate under crates/) whose module is mutated.
+    pub branch: String,
+    /// Print a JSON report on stdout (the per-mutant lines go to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Mutants tested at the same time (default: the number of CPUs).
+    #[arg(long, value_parser = at_least_one)]
+    pub jobs: Option<usize>,
+    /// Stop one mutant's tests after this long and report it `timed-out` (counted as
+    /// killed): 90, 15m… Default: ten times the unmutated run, at least 30 s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub mutant_timeout: Option<Duration>,
+    /// Let each test start its own Nix processes, as `cargo test` does, instead of
+    /// answering them from batch evaluations (slower; for comparison).
+    #[arg(long)]
+    pub no_batch: bool,
 }
 
 #[derive(Debug, Args)]

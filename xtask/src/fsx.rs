@@ -62,6 +62,11 @@ impl Interrupts {
         Ok(Interrupts(flag))
     }
 
+    /// Whether an interrupt arrived.
+    pub fn arrived(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
     /// Fails if an interrupt arrived: `what` stopped, `out` untouched.
     pub fn check(&self, what: &str, out: &Utf8Path) -> Result<()> {
         if self.0.load(Ordering::SeqCst) {

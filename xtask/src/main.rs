@@ -16,6 +16,8 @@ mod fsx;
 mod kvm;
 mod list;
 mod matrix;
+mod mutants;
+mod mutate;
 mod nix;
 mod project;
 mod purity;
@@ -88,6 +90,7 @@ fn run(cmd: flags::Cmd, project: &Project) -> Result<()> {
         Cmd::Matrix(cmd) => cmd.run(&sh, project),
         Cmd::Bench(cmd) => cmd.run(&sh, project),
         Cmd::Fmt(cmd) => cmd.run(&sh, project),
+        Cmd::Mutants(cmd) => cmd.run(&sh, project),
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod lock;
 mod nix;
+pub mod replay;
 pub mod skip;
 
 use std::collections::BTreeMap;
@@ -49,19 +50,19 @@ impl std::fmt::Display for Context {
 
 /// One evaluation: a set of branches (their `requires` are added) on top of
 /// the trunk, with extra NixOS settings, in a context, for a guest system.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     pub features: Vec<String>,
     /// A NixOS `config` fragment as JSON, e.g. `{"domi-nix": {"hardening": {"level": "strict"}}}`.
     pub settings: Value,
     /// Dotted option paths to return; `None` = every contract option plus `domi-nix`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
     pub context: Context,
     /// The guest system, e.g. `x86_64-linux` (what `pkgs.stdenv.hostPlatform` says).
     pub system: String,
     /// For [`Context::Test`]: the node of the first feature's `vm-test.nix`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
 }
 
@@ -117,7 +118,7 @@ impl Case {
 
 /// A domi-nix definition that loses to nixpkgs' own definition of the same
 /// option (or attribute of it) in one evaluation.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drop {
     pub option: String,
     /// The attribute, for options compared per attribute (sysctls, say).
@@ -132,7 +133,7 @@ pub struct Drop {
 }
 
 /// A domi-nix definition that does apply in one evaluation.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Applied {
     pub option: String,
     pub key: Option<String>,
@@ -151,7 +152,7 @@ pub struct VmTest {
 }
 
 /// What an evaluation produced.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
     /// The branches evaluated: the case's features and what they require.
     pub features: Vec<String>,
@@ -350,6 +351,43 @@ impl Evaluator {
             .collect()
     }
 
+    /// Evaluates each case in the checkout at its own root — a copy of this
+    /// one with a file changed, say — all in one Nix process (the request's
+    /// `roots`, nix-modules/eval). A case that fails is `None`: its error is
+    /// not asked for (that takes a process of its own, [`Evaluator::eval`]).
+    /// `Err` when the process as a whole failed, as it does on an error
+    /// `tryEval` cannot catch (an undefined variable, a missing attribute).
+    pub fn eval_batch_in(
+        &self,
+        cases: &BTreeMap<String, (Utf8PathBuf, Case)>,
+    ) -> Result<BTreeMap<String, Option<Outcome>>, NixError> {
+        let roots: BTreeMap<&str, &str> = cases
+            .iter()
+            .map(|(id, (root, _))| (id.as_str(), root.as_str()))
+            .collect();
+        let others: std::collections::BTreeSet<&Utf8Path> =
+            cases.values().map(|(root, _)| root.as_path()).collect();
+        let others: Vec<&Utf8Path> = others.into_iter().collect();
+        let only_cases: BTreeMap<&str, &Case> = cases
+            .iter()
+            .map(|(id, (_, case))| (id.as_str(), case))
+            .collect();
+        let request = json!({ "mode": "batch", "cases": only_cases, "roots": roots });
+        let stdout = nix::eval_request(&self.root, &others, &request, false, self.timeout)?;
+        let answers: BTreeMap<String, Value> =
+            serde_json::from_str(&stdout).map_err(|e| self.not_json(e))?;
+        Ok(cases
+            .keys()
+            .map(|id| {
+                let outcome = answers
+                    .get(id)
+                    .filter(|a| a["ok"] == Value::Bool(true))
+                    .and_then(|a| serde_json::from_value(a.clone()).ok());
+                (id.clone(), outcome)
+            })
+            .collect())
+    }
+
     /// Every branch's NixOS VM test (`vm-test.nix`): its nodes and script.
     pub fn vm_tests(&self) -> Result<BTreeMap<String, VmTest>, EvalError> {
         self.request("vm-tests", json!({ "mode": "tests" }))
@@ -366,7 +404,7 @@ impl Evaluator {
         what: &str,
         request: Value,
     ) -> Result<T, EvalError> {
-        let stdout = nix::eval_request(&self.root, &request, false, self.timeout)
+        let stdout = nix::eval_request(&self.root, &[], &request, false, self.timeout)
             .map_err(|e| nix::failure(what, &Case::default(), e, &self.root, || None))?;
         serde_json::from_str(&stdout).map_err(|e| EvalError::output(what, e))
     }
@@ -395,13 +433,19 @@ impl Evaluator {
         show_trace: bool,
     ) -> Result<BTreeMap<String, Value>, NixError> {
         let request = json!({ "mode": mode, "cases": cases });
-        let entry = self.root.join("nix-modules/eval");
-        let stdout = nix::eval_request(&self.root, &request, show_trace, self.timeout)?;
-        serde_json::from_str(&stdout).map_err(|e| NixError::Failed {
-            command: format!("nix-instantiate --eval {entry}"),
+        let stdout = nix::eval_request(&self.root, &[], &request, show_trace, self.timeout)?;
+        serde_json::from_str(&stdout).map_err(|e| self.not_json(e))
+    }
+
+    fn not_json(&self, error: serde_json::Error) -> NixError {
+        NixError::Failed {
+            command: format!(
+                "nix-instantiate --eval {}",
+                self.root.join("nix-modules/eval")
+            ),
             status: "an answer that is not JSON".to_owned(),
-            stderr: e.to_string(),
-        })
+            stderr: error.to_string(),
+        }
     }
 }
 

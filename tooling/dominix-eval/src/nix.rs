@@ -56,12 +56,14 @@ pub(crate) fn eval_file(
         .map(|out| out.stdout)
 }
 
-/// `nix-modules/eval` of the checkout at `root`, given `request`. The request
-/// travels in a temporary file (`--argstr requestFile`): a large catalog's
-/// request is over the 128 KiB a single command-line argument may have on
-/// Linux.
+/// `nix-modules/eval` of the checkout at `root`, given `request`; `others`
+/// are the other checkouts the request's `roots` name (readable too). The
+/// request travels in a temporary file (`--argstr requestFile`): a large
+/// catalog's request is over the 128 KiB a single command-line argument may
+/// have on Linux.
 pub(crate) fn eval_request(
     root: &Utf8Path,
+    others: &[&Utf8Path],
     request: &serde_json::Value,
     show_trace: bool,
     timeout: Option<Duration>,
@@ -80,10 +82,14 @@ pub(crate) fn eval_request(
             file.path().display()
         ))
     })?;
+    let allowed: Vec<&Utf8Path> = [root, path]
+        .into_iter()
+        .chain(others.iter().copied())
+        .collect();
     eval_file(
         &entry,
         &[("requestFile", path.as_str())],
-        &[root, path],
+        &allowed,
         show_trace,
         timeout,
     )

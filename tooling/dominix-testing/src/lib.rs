@@ -13,18 +13,31 @@
 //! `SKIP module-eval: <reason> — <fix>` straight to the terminal (past the test
 //! harness' capture) and return `None`; with `DOMINIX_REQUIRE_EVAL=1` they
 //! panic instead, so CI cannot pass by skipping.
+//!
+//! The workspace evaluated is the one this crate belongs to, or the checkout
+//! at `DOMINIX_ROOT` when that is set (`cargo xtask mutants` runs a branch's
+//! tests against mutated copies of the tree). `DOMINIX_EVAL_RECORD=<dir>`
+//! records every case asked for, and `DOMINIX_EVAL_ANSWERS=<dir>` answers
+//! cases from evaluations made beforehand in one batch
+//! (`dominix_eval::replay`); neither is set in ordinary runs.
 
 pub mod recording;
 
 use std::sync::OnceLock;
 
-use dominix_eval::{Case, EvalError, Evaluator, Outcome, Unavailable};
+use dominix_eval::{Case, EvalError, Evaluator, Outcome, Unavailable, replay};
 use serde_json::Value;
 
 pub use dominix_eval;
 
-/// The workspace this crate belongs to.
+/// The workspace this crate belongs to, or the checkout at `DOMINIX_ROOT`.
 pub fn evaluator() -> Evaluator {
+    if let Some(root) = std::env::var_os("DOMINIX_ROOT") {
+        let root = root.into_string().unwrap_or_else(|root| {
+            panic!("DOMINIX_ROOT={root:?} is not UTF-8. Fix: point it at a checkout whose path is UTF-8")
+        });
+        return Evaluator::new(root);
+    }
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let root = std::fs::canonicalize(root)
         .ok()
@@ -42,6 +55,11 @@ pub fn eval_required() -> bool {
 /// SKIP line (or panics under `DOMINIX_REQUIRE_EVAL=1`) and returns `None`.
 pub fn evaluator_or_skip(test: &str) -> Option<Evaluator> {
     static AVAILABLE: OnceLock<Result<(), Unavailable>> = OnceLock::new();
+    // Whoever wrote the answers (`cargo xtask mutants`) has checked that
+    // evaluation runs here: no five Nix processes per test binary to ask again.
+    if std::env::var_os(replay::ANSWERS_VAR).is_some() {
+        return Some(evaluator());
+    }
     match AVAILABLE.get_or_init(|| evaluator().preflight()) {
         Ok(()) => Some(evaluator()),
         // A broken lock, or a Nix that is there but does not answer, is a
@@ -57,8 +75,18 @@ pub fn evaluator_or_skip(test: &str) -> Option<Evaluator> {
 }
 
 /// Evaluates a case; `None` when skipped. Errors are returned as they are
-/// (for tests that expect a failure).
+/// (for tests that expect a failure). Recorded, or answered without Nix,
+/// when `DOMINIX_EVAL_RECORD` or `DOMINIX_EVAL_ANSWERS` say so.
 pub fn try_eval(id: &str, case: &Case) -> Option<Result<Outcome, EvalError>> {
+    if let Some(dir) = std::env::var_os(replay::RECORD_VAR) {
+        replay::record(dir.as_ref(), id, case)
+            .unwrap_or_else(|e| panic!("cannot record case `{id}` in {dir:?}: {e}"));
+    }
+    if let Some(dir) = std::env::var_os(replay::ANSWERS_VAR)
+        && let Some(outcome) = replay::answer(dir.as_ref(), case)
+    {
+        return Some(Ok(outcome));
+    }
     Some(evaluator_or_skip(id)?.eval(id, case))
 }
 
