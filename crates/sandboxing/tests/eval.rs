@@ -232,6 +232,33 @@ fn an_unknown_directive_is_an_error_naming_the_option() {
 }
 
 #[test]
+fn an_exception_of_the_wrong_type_is_an_error_naming_the_option() {
+    for (exception, option) in [
+        (
+            json!({ "value": { "a": 1 }, "reason": "x" }),
+            "exceptions.PrivateUsers.value",
+        ),
+        (
+            json!({ "value": false, "reason": 3 }),
+            "exceptions.PrivateUsers.reason",
+        ),
+    ] {
+        let settings = probe(
+            json!({}),
+            json!({ "exceptions": { "PrivateUsers": exception } }),
+        );
+        let Some(error) = failure(option, settings) else {
+            return;
+        };
+        assert!(
+            error.contains(&format!("domi-nix.sandboxing.services.probe.{option}")),
+            "{error}"
+        );
+        assert!(error.contains("is not of type"), "{error}");
+    }
+}
+
+#[test]
 fn a_unit_no_module_defines_fails_naming_it() {
     let settings = json!({ "domi-nix": { "sandboxing": { "services": { "ghost": {} } } } });
     let Some(error) = failure("ghost", settings) else {
