@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 mod conn;
@@ -36,7 +36,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// their 503; more are closed without waiting.
 const REFUSALS_LINGERING: usize = 64;
 /// The listen backlog: connections the kernel queues before they are accepted.
-const BACKLOG: u32 = 1024;
+const BACKLOG: i32 = 1024;
 /// How long accepting pauses after an error such as "too many open files".
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -195,7 +195,8 @@ impl Server {
 }
 
 /// A listening socket on `addr`: address reuse (a restart does not wait for
-/// old connections), IPv6 addresses IPv6 only, the backlog [`BACKLOG`].
+/// old connections), IPv6 addresses IPv6 only (so `[::]` and `0.0.0.0` can
+/// both be listened on), the backlog [`BACKLOG`].
 fn listen(addr: SocketAddr) -> Result<TcpListener, Error> {
     let bind_error = |source: io::Error| Error::Bind {
         addr,
@@ -213,14 +214,17 @@ fn listen(addr: SocketAddr) -> Result<TcpListener, Error> {
         },
         source,
     };
-    let socket = match addr {
-        SocketAddr::V4(_) => TcpSocket::new_v4(),
-        SocketAddr::V6(_) => TcpSocket::new_v6(),
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .map_err(bind_error)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true).map_err(bind_error)?;
     }
-    .map_err(bind_error)?;
-    socket.set_reuseaddr(true).map_err(bind_error)?;
-    socket.bind(addr).map_err(bind_error)?;
-    socket.listen(BACKLOG).map_err(bind_error)
+    socket.set_reuse_address(true).map_err(bind_error)?;
+    socket.set_nonblocking(true).map_err(bind_error)?;
+    socket.bind(&addr.into()).map_err(bind_error)?;
+    socket.listen(BACKLOG).map_err(bind_error)?;
+    TcpListener::from_std(socket.into()).map_err(bind_error)
 }
 
 /// Accepts connections on `listener` forever: each gets a slot and its own
