@@ -432,7 +432,7 @@ fn a_silent_or_slow_client_is_dropped_after_the_header_timeout() {
         }
         dripped += 1;
         let mut byte = [0u8; 1];
-        match std::io::Read::read(&mut &*slow.stream(), &mut byte) {
+        match std::io::Read::read(&mut slow.stream(), &mut byte) {
             Ok(0) => break true,
             Ok(_) => panic!("the slow client got an answer"),
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
