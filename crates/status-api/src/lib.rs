@@ -23,6 +23,8 @@ use tokio::sync::Semaphore;
 
 mod conn;
 mod log;
+
+pub use log::line as log_line;
 mod metrics;
 mod routes;
 

@@ -3,6 +3,7 @@
 //! every worker on a slow journal).
 
 use std::fmt;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -42,15 +43,21 @@ impl Log {
             self.written.store(0, Ordering::Relaxed);
             let suppressed = self.suppressed.swap(0, Ordering::Relaxed);
             if suppressed > 0 {
-                eprintln!(
-                    "domi-nix-status: {suppressed} more problem line(s) suppressed (at most {LINES_PER_SECOND} a second)"
-                );
+                line(format_args!(
+                    "{suppressed} more problem line(s) suppressed (at most {LINES_PER_SECOND} a second)"
+                ));
             }
         }
         if self.written.fetch_add(1, Ordering::Relaxed) < LINES_PER_SECOND {
-            eprintln!("domi-nix-status: {problem}");
+            line(problem);
         } else {
             self.suppressed.fetch_add(1, Ordering::Relaxed);
         }
     }
+}
+
+/// Writes `domi-nix-status: <text>` to stderr. Unlike `eprintln!`, a closed
+/// or broken stderr (the journal gone) is ignored instead of panicking.
+pub fn line(text: fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "domi-nix-status: {text}");
 }

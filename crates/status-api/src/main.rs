@@ -1,5 +1,6 @@
 //! `domi-nix-status`: the command line of the status service (src/lib.rs).
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,7 +81,7 @@ fn main() -> ExitCode {
     match run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            let _ = writeln!(std::io::stderr(), "error: {error}");
             ExitCode::FAILURE
         }
     }
@@ -91,10 +92,10 @@ fn run(config: status_api::Config) -> Result<(), status_api::Error> {
     runtime.block_on(async {
         let server = status_api::Server::bind(config)?;
         for addr in server.local_addrs() {
-            eprintln!(
-                "domi-nix-status {}: listening on http://{addr}",
+            status_api::log_line(format_args!(
+                "version {}, listening on http://{addr}",
                 status_api::VERSION
-            );
+            ));
         }
         server.serve().await;
         Ok(())
@@ -116,8 +117,8 @@ fn raise_open_file_limit(max_connections: usize) {
     if let Some(current) = limit.current
         && current < needed
     {
-        eprintln!(
-            "domi-nix-status: warning: the open-file limit ({current}) is below --max-connections + 64 ({needed}); connections beyond it fail to be accepted. Fix: raise the limit (systemd: LimitNOFILE=) or lower --max-connections"
-        );
+        status_api::log_line(format_args!(
+            "warning: the open-file limit ({current}) is below --max-connections + 64 ({needed}); connections beyond it fail to be accepted. Fix: raise the limit (systemd: LimitNOFILE=) or lower --max-connections"
+        ));
     }
 }
