@@ -82,7 +82,13 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let _ = writeln!(std::io::stderr(), "error: {error}");
-            ExitCode::FAILURE
+            match error {
+                // What was asked for cannot be: a usage error.
+                status_api::Error::Config { .. } | status_api::Error::Threads(_) => {
+                    ExitCode::from(2)
+                }
+                status_api::Error::Bind { .. } | status_api::Error::Runtime(_) => ExitCode::FAILURE,
+            }
         }
     }
 }

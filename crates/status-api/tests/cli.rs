@@ -88,6 +88,58 @@ fn usage_errors_exit_2_and_say_what_is_wrong() {
 }
 
 #[test]
+fn the_worker_thread_count_is_checked_not_panicked_on() {
+    for bad in ["many", "0", "65", ""] {
+        let output = bin()
+            .env("TOKIO_WORKER_THREADS", bad)
+            .args(["--listen", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: TOKIO_WORKER_THREADS=") && stderr.contains("Fix: "),
+            "{bad:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn one_worker_thread_by_default_more_on_request() {
+    let manifest = Manifest::new(MANIFEST);
+    let mut server = Binary::start_with_env(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--manifest",
+            manifest.path.to_str().unwrap(),
+        ],
+        &[("TOKIO_WORKER_THREADS", "3")],
+    );
+    let mut client = Client::connect(server.addrs[0]);
+    assert_eq!(client.get("GET", "/health").status, 200);
+    assert_eq!(client.get("GET", "/features").text(), MANIFEST);
+    // 3 workers, and the main thread blocked on the runtime.
+    assert!(
+        server.threads().is_some_and(|n| n >= 4),
+        "{:?}",
+        server.threads()
+    );
+    assert!(server.alive());
+
+    // By default one worker: the main thread and it.
+    let default = Binary::start(&["--listen", "127.0.0.1:0"]);
+    assert_eq!(
+        Client::connect(default.addrs[0])
+            .get("GET", "/health")
+            .status,
+        200
+    );
+    assert_eq!(default.threads(), Some(2));
+}
+
+#[test]
 fn an_address_in_use_exits_1_naming_the_address_and_the_fix() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();

@@ -191,8 +191,15 @@ impl Binary {
     /// Starts the binary and waits (bounded) for its "listening on" line for
     /// each `--listen`.
     pub fn start(args: &[&str]) -> Binary {
+        Binary::start_with_env(args, &[])
+    }
+
+    /// [`Binary::start`] with environment variables set.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Binary {
         let mut child = Command::new(BIN)
             .args(args)
+            .env_remove("TOKIO_WORKER_THREADS")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -235,6 +242,17 @@ impl Binary {
             .find_map(|l| l.strip_prefix("VmRSS:"))?
             .trim()
             .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// The server's thread count (`Threads` of /proc/<pid>/status).
+    pub fn threads(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))?
             .trim()
             .parse()
             .ok()
