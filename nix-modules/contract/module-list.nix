@@ -7,6 +7,7 @@ let
     ./nixos/modules/config/i18n.nix
     ./nixos/modules/config/locale.nix
     ./nixos/modules/config/nix.nix
+    ./nixos/modules/config/nsswitch.nix
     ./nixos/modules/config/shells-environment.nix
     ./nixos/modules/config/sysctl.nix
     ./nixos/modules/config/system-path.nix
@@ -15,6 +16,7 @@ let
     ./nixos/modules/misc/documentation.nix
     ./nixos/modules/misc/label.nix
     ./nixos/modules/misc/version.nix
+    ./nixos/modules/programs/ssh.nix
     ./nixos/modules/security/default.nix
     ./nixos/modules/security/lock-kernel-modules.nix
     ./nixos/modules/security/misc.nix
