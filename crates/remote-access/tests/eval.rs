@@ -470,6 +470,38 @@ fn the_branch_wins_over_another_modules_mk_default() {
     }
 }
 
+/// Priority 900: a definition at 899 wins over every tunable, one at 901
+/// loses to every one.
+#[test]
+fn the_tunables_sit_at_priority_900() {
+    for (priority, host_wins) in [(899, true), (901, false)] {
+        let mut options = object(at(priority, &other_openssh()));
+        options.insert("settings".into(), at(priority, &other_tunables()));
+        let host = json!({ "services": { "openssh": options } });
+        let Some(config) = eval(&format!("priority {priority}"), with_domi(host)) else {
+            return;
+        };
+        let (settings, openssh) = if host_wins {
+            (other_tunables(), other_openssh())
+        } else {
+            (tunables(), openssh())
+        };
+        for (name, value) in settings {
+            assert_eq!(
+                config["services.openssh.settings"][&name], value,
+                "{name} at {priority}"
+            );
+        }
+        for (name, value) in openssh.into_iter().filter(|(n, _)| n != "enable") {
+            assert_eq!(
+                config[format!("services.openssh.{name}")],
+                value,
+                "{name} at {priority}"
+            );
+        }
+    }
+}
+
 /// The promises are plain definitions: another plain value conflicts
 /// (naming the option), and only `lib.mkForce` relaxes one.
 #[test]
