@@ -8,6 +8,7 @@ let
     ./nixos/modules/config/locale.nix
     ./nixos/modules/config/nix-remote-build.nix
     ./nixos/modules/config/nix.nix
+    ./nixos/modules/config/nsswitch.nix
     ./nixos/modules/config/shells-environment.nix
     ./nixos/modules/config/sysctl.nix
     ./nixos/modules/config/system-path.nix
@@ -16,6 +17,7 @@ let
     ./nixos/modules/misc/documentation.nix
     ./nixos/modules/misc/label.nix
     ./nixos/modules/misc/version.nix
+    ./nixos/modules/programs/ssh.nix
     ./nixos/modules/security/default.nix
     ./nixos/modules/security/lock-kernel-modules.nix
     ./nixos/modules/security/misc.nix

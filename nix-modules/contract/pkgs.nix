@@ -122,6 +122,16 @@
     ])
     // {description = "INI atom (null, bool, int, float or string)";};
 
+  # pkgs.formats.keyValue's value type: one atom per key.
+  keyValueAtom =
+    lib.types.nullOr (lib.types.oneOf [
+      lib.types.bool
+      lib.types.int
+      lib.types.float
+      lib.types.str
+    ])
+    // {description = "atom (null, bool, int, float or string)";};
+
   format = type: {
     inherit type;
     generate = name: _value: stub name;
@@ -145,6 +155,7 @@ in {
     json = _: format (structuredValue "JSON");
     toml = _: format (structuredValue "TOML");
     ini = _: format (lib.types.attrsOf (lib.types.attrsOf iniAtom));
+    keyValue = _: format (lib.types.attrsOf keyValueAtom);
   };
 
   rustPlatform.buildRustPackage = args: let
@@ -180,7 +191,10 @@ in {
   xwininfo = stub "xwininfo";
   jq = program "jq" "jq";
   kexec-tools = program "kexec-tools" "kexec";
+  openssh = program "openssh" "ssh";
   perl = program "perl" "perl";
+  ssh-audit = program "ssh-audit" "ssh-audit";
+  sshpass = program "sshpass" "sshpass";
   # The default login shell of NixOS users (`users.users.<name>.shell`).
   shadow = stubWith {shellPath = "/bin/nologin";} "shadow";
 
@@ -196,13 +210,17 @@ in {
       "gnused"
       "formats.ini"
       "formats.json"
+      "formats.keyValue"
       "formats.toml"
       "jq"
       "kexec-tools"
+      "openssh"
       "perl"
       "runCommand"
       "rustPlatform.buildRustPackage"
       "shadow"
+      "ssh-audit"
+      "sshpass"
       "stdenv.hostPlatform"
       "symlinkJoin"
       "systemd"

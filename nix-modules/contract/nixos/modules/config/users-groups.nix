@@ -1,6 +1,8 @@
 # nixpkgs: nixos/modules/config/users-groups.nix
-# (`openssh.authorizedKeys.keys` is added to the same submodule by
-# nixos/modules/services/networking/ssh/sshd.nix.)
+# (`openssh.authorizedKeys.{keys,keyFiles}` are declared here, though
+# nixpkgs adds them to the same submodule from
+# nixos/modules/services/networking/ssh/sshd.nix: the contract declares
+# each option in one file.)
 {
   lib,
   pkgs,
@@ -71,7 +73,12 @@
       openssh.authorizedKeys.keys = mkOption {
         type = types.listOf types.singleLineStr;
         default = [];
-        description = "OpenSSH public keys, one per line, allowed to log in as this account.";
+        description = "OpenSSH public keys, one per line, allowed to log in as this account (written to /etc/ssh/authorized_keys.d/<name>).";
+      };
+      openssh.authorizedKeys.keyFiles = mkOption {
+        type = types.listOf types.path;
+        default = [];
+        description = "Files of OpenSSH public keys, read at build time, allowed to log in as this account.";
       };
     };
     config = lib.mkMerge [

@@ -1,6 +1,7 @@
 # nixpkgs: nixos/modules/system/boot/systemd.nix
 # `systemd.services` (its element type from nixos/lib/systemd-types.nix),
-# the environment every service gets, and the sysctl this module sets.
+# the environment every service gets, the sysctl this module sets and
+# systemd's NSS modules.
 {
   config,
   lib,
@@ -64,5 +65,8 @@ in {
     boot.kernel.sysctl = lib.mkIf pkgs.stdenv.hostPlatform.is64bit {
       "kernel.pid_max" = lib.mkDefault 4194304;
     };
+
+    # systemd's own NSS modules (myhostname, mymachines, systemd).
+    system.nssModules = [config.systemd.package.out];
   };
 }
