@@ -9,8 +9,23 @@
   # top-level option, not one under `flake`, so nothing but what
   # nix-modules/trunk publishes (`nixosModules.*`) becomes a flake output, and
   # `nix flake check` sees no unknown output.
-  modulesOption = {moduleLocation, ...}: let
+  modulesOption = {
+    moduleLocation,
+    options,
+    ...
+  }: let
     inherit (lib) mapAttrs mkOption types;
+
+    # Definitions of fragments that nothing reads are errors, named here so
+    # that every consumer of `dominix.modules` meets them.
+    problems = import ./lib/fragment-checks.nix {
+      inherit lib options catalog;
+      root = ../.;
+    };
+    checked = value:
+      if problems == []
+      then value
+      else throw "domi-nix: ${lib.concatStringsSep "\n  " ([""] ++ problems)}";
     inherit (lib.strings) escapeNixIdentifier;
 
     # Every published module carries its class (so a NixOS module imported
@@ -37,7 +52,19 @@
         fragment gives its NixOS module, the top level adds its catalog
         identity. `generic` holds modules that declare no class.
       '';
-      apply = mapAttrs (class: mapAttrs (located class));
+      apply = value: mapAttrs (class: mapAttrs (located class)) (checked value);
+    };
+
+    options.dominix.packages = mkOption {
+      type = types.lazyAttrsOf types.path;
+      default = {};
+      example = lib.literalExpression "{ domi-nix-shell = ./package.nix; }";
+      description = ''
+        The workspace's programs, by name: each the `callPackage` file of the
+        branch that owns the program. The `packages` branch turns them into
+        the overlay `pkgs.domi-nix.<name>` and the flake outputs
+        `overlays.default` and `packages.<system>.<name>`.
+      '';
     };
   };
 in {

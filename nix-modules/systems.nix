@@ -79,6 +79,12 @@
       ${feature} = pkgs.testers.runNixOSTest {
         imports = [test];
         defaults.imports = [modules.trunk] ++ map (name: modules.${name}) (dominixCatalog.closure [feature]);
+        # Each node builds its own pkgs, as a real system does, so the
+        # `packages` branch's overlay (`nixpkgs.overlays`) applies there too;
+        # read-only pkgs would refuse it.
+        node.pkgsReadOnly = false;
+        # A node may attach other branches too: `imports = [ branches.remote-access ]`.
+        node.specialArgs.branches = modules;
       };
     };
 

@@ -14,12 +14,7 @@
   inherit (lib) mkIf mkOption types;
 in {
   options.domi-nix.ui = {
-    package = mkOption {
-      type = types.package;
-      default = pkgs.callPackage ./package.nix {};
-      defaultText = lib.literalExpression "pkgs.callPackage ./package.nix { }";
-      description = "The domi-nix shell package (provides `domi-nix-shell`).";
-    };
+    package = lib.mkPackageOption pkgs ["domi-nix" "domi-nix-shell"] {};
 
     showOnLogin = mkOption {
       type = types.bool;

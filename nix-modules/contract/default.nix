@@ -1,7 +1,7 @@
 # Entry point of the NixOS contract: the part of NixOS that domi-nix modules
 # are evaluated against offline (see README.md).
 #
-#   evaluate { context; system; node; modules; declarationsOnly; }
+#   evaluate { context; system; node; modules; declarationsOnly; specialArgs; }
 #            -- lib.evalModules of the contract's modules for `context`
 #               ("system", "vm" or "test"), `pkgs` stubs for `system`, and
 #               `modules`; with `declarationsOnly`, nixpkgs' own definitions
@@ -71,16 +71,25 @@
     node ? "machine",
     modules ? [],
     declarationsOnly ? false,
+    specialArgs ? {},
   }: let
     evalWith = ctx: extra:
       lib.evalModules {
         class = "nixos";
+        inherit specialArgs;
         modules =
           contractModules {
             context = ctx;
             inherit node declarationsOnly;
           }
-          ++ [{_module.args.pkgs = pkgsFor system;}]
+          ++ [
+            # nixpkgs.nix: the packages, with `nixpkgs.overlays` applied.
+            ({config, ...}: {
+              _module.args.pkgs =
+                lib.fix (final:
+                  lib.foldl' (prev: overlay: prev // overlay final prev) (pkgsFor system) config.nixpkgs.overlays);
+            })
+          ]
           ++ modules
           ++ extra;
       };

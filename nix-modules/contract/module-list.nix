@@ -16,6 +16,7 @@ let
     ./nixos/modules/misc/assertions.nix
     ./nixos/modules/misc/documentation.nix
     ./nixos/modules/misc/label.nix
+    ./nixos/modules/misc/nixpkgs.nix
     ./nixos/modules/misc/version.nix
     ./nixos/modules/programs/ssh.nix
     ./nixos/modules/security/default.nix

@@ -79,23 +79,6 @@
   program = name: mainProgram:
     stubWith {meta = {inherit mainProgram;};} name;
 
-  # The file name a `callPackage`d path would be known by, without reading
-  # or copying it: `foo/bar.nix` -> "bar", `foo/default.nix` -> "foo".
-  packageNameOf = fn:
-    if builtins.isFunction fn
-    then "package"
-    else let
-      file = baseNameOf (toString fn);
-      base =
-        if file == "default.nix"
-        then baseNameOf (dirOf (toString fn))
-        else file;
-      name = lib.removeSuffix ".nix" base;
-    in
-      if name == ""
-      then "package"
-      else name;
-
   # A value type for the stubbed `pkgs.formats.*` generators; accepts the
   # same shapes of data as the real ones (atoms, lists, attribute sets).
   structuredValue = formatName: let
@@ -136,101 +119,115 @@
     inherit type;
     generate = name: _value: stub name;
   };
-in {
-  # What `types.pkgs` checks for.
-  _type = "pkgs";
-  inherit lib;
+  self = {
+    # What `types.pkgs` checks for.
+    _type = "pkgs";
+    inherit lib;
 
-  # Builders.
-  callPackage = fn: _args: stub (packageNameOf fn);
-  writeText = name: _text: stub name;
-  writeTextFile = {name, ...}: stub name;
-  writeShellScript = name: _text: stub name;
-  writeShellScriptBin = name: _text: program name name;
-  writeShellApplication = {name, ...}: program name name;
-  runCommand = name: _env: _script: stub name;
-  symlinkJoin = {name, ...}: stub name;
+    # Builders. `callPackage` calls the package function, as nixpkgs' does,
+    # with the arguments it names taken from these stubs (and `args`): a
+    # package file that needs an argument no stub provides fails here as it
+    # would on nixpkgs. Nothing is built: `rustPlatform.buildRustPackage` and
+    # the writers below are stubs too, and a source is never copied.
+    callPackage = fn: args: let
+      f =
+        if builtins.isFunction fn
+        then fn
+        else import fn;
+    in
+      f (builtins.intersectAttrs (builtins.functionArgs f) self // args);
+    writeText = name: _text: stub name;
+    writeTextFile = {name, ...}: stub name;
+    writeShellScript = name: _text: stub name;
+    writeShellScriptBin = name: _text: program name name;
+    writeShellApplication = {name, ...}: program name name;
+    runCommand = name: _env: _script: stub name;
+    symlinkJoin = {name, ...}: stub name;
 
-  formats = {
-    json = _: format (structuredValue "JSON");
-    toml = _: format (structuredValue "TOML");
-    ini = _: format (lib.types.attrsOf (lib.types.attrsOf iniAtom));
-    keyValue = _: format (lib.types.attrsOf keyValueAtom);
+    formats = {
+      json = _: format (structuredValue "JSON");
+      toml = _: format (structuredValue "TOML");
+      ini = _: format (lib.types.attrsOf (lib.types.attrsOf iniAtom));
+      keyValue = _: format (lib.types.attrsOf keyValueAtom);
+    };
+
+    rustPlatform.buildRustPackage = args: let
+      # Accept both `{ pname; version; ... }` and `finalAttrs: { ... }`.
+      attrs =
+        if builtins.isFunction args
+        then args attrs
+        else args;
+      name =
+        attrs.name
+        or (attrs.pname + lib.optionalString (attrs ? version) "-${attrs.version}");
+    in
+      program name (attrs.pname or name);
+
+    # The platform modules branch on (`pkgs.stdenv.hostPlatform.isx86_64`).
+    stdenv = {
+      hostPlatform = lib.systems.elaborate system;
+      buildPlatform = lib.systems.elaborate system;
+    };
+
+    # Packages.
+    bashInteractive = stubWith {
+      shellPath = "/bin/bash";
+      meta.mainProgram = "bash";
+    } "bash-interactive";
+    coreutils = stub "coreutils";
+    curl = program "curl" "curl";
+    findutils = stub "findutils";
+    glibcLocales = stub "glibc-locales";
+    gnugrep = stub "gnugrep";
+    gnused = stub "gnused";
+    tzdata = stub "tzdata";
+    systemd = stub "systemd";
+    xwininfo = stub "xwininfo";
+    jq = program "jq" "jq";
+    kexec-tools = program "kexec-tools" "kexec";
+    openssh = program "openssh" "ssh";
+    perl = program "perl" "perl";
+    ssh-audit = program "ssh-audit" "ssh-audit";
+    sshpass = program "sshpass" "sshpass";
+    # The default login shell of NixOS users (`users.users.<name>.shell`).
+    shadow = stubWith {shellPath = "/bin/nologin";} "shadow";
+
+    _contract = {
+      # Dotted attribute paths that must exist in the real nixpkgs.
+      paths = [
+        "bashInteractive"
+        "callPackage"
+        "coreutils"
+        "curl"
+        "findutils"
+        "glibcLocales"
+        "gnugrep"
+        "gnused"
+        "formats.ini"
+        "formats.json"
+        "formats.keyValue"
+        "formats.toml"
+        "jq"
+        "kexec-tools"
+        "openssh"
+        "perl"
+        "runCommand"
+        "rustPlatform.buildRustPackage"
+        "shadow"
+        "ssh-audit"
+        "sshpass"
+        "stdenv.hostPlatform"
+        "symlinkJoin"
+        "systemd"
+        "tzdata"
+        "writeShellApplication"
+        "writeShellScript"
+        "writeShellScriptBin"
+        "writeText"
+        "writeTextFile"
+        "xwininfo"
+      ];
+    };
   };
-
-  rustPlatform.buildRustPackage = args: let
-    # Accept both `{ pname; version; ... }` and `finalAttrs: { ... }`.
-    attrs =
-      if builtins.isFunction args
-      then args attrs
-      else args;
-    name =
-      attrs.name
-      or (attrs.pname + lib.optionalString (attrs ? version) "-${attrs.version}");
-  in
-    program name (attrs.pname or name);
-
-  # The platform modules branch on (`pkgs.stdenv.hostPlatform.isx86_64`).
-  stdenv = {
-    hostPlatform = lib.systems.elaborate system;
-    buildPlatform = lib.systems.elaborate system;
-  };
-
-  # Packages.
-  bashInteractive = stubWith {
-    shellPath = "/bin/bash";
-    meta.mainProgram = "bash";
-  } "bash-interactive";
-  coreutils = stub "coreutils";
-  findutils = stub "findutils";
-  glibcLocales = stub "glibc-locales";
-  gnugrep = stub "gnugrep";
-  gnused = stub "gnused";
-  tzdata = stub "tzdata";
-  systemd = stub "systemd";
-  xwininfo = stub "xwininfo";
-  jq = program "jq" "jq";
-  kexec-tools = program "kexec-tools" "kexec";
-  openssh = program "openssh" "ssh";
-  perl = program "perl" "perl";
-  ssh-audit = program "ssh-audit" "ssh-audit";
-  sshpass = program "sshpass" "sshpass";
-  # The default login shell of NixOS users (`users.users.<name>.shell`).
-  shadow = stubWith {shellPath = "/bin/nologin";} "shadow";
-
-  _contract = {
-    # Dotted attribute paths that must exist in the real nixpkgs.
-    paths = [
-      "bashInteractive"
-      "callPackage"
-      "coreutils"
-      "findutils"
-      "glibcLocales"
-      "gnugrep"
-      "gnused"
-      "formats.ini"
-      "formats.json"
-      "formats.keyValue"
-      "formats.toml"
-      "jq"
-      "kexec-tools"
-      "openssh"
-      "perl"
-      "runCommand"
-      "rustPlatform.buildRustPackage"
-      "shadow"
-      "ssh-audit"
-      "sshpass"
-      "stdenv.hostPlatform"
-      "symlinkJoin"
-      "systemd"
-      "tzdata"
-      "writeShellApplication"
-      "writeShellScript"
-      "writeShellScriptBin"
-      "writeText"
-      "writeTextFile"
-      "xwininfo"
-    ];
-  };
-}
+in
+  self

@@ -90,6 +90,8 @@
       name = "contract";
       hostPkgs = realPkgs;
       node.pkgs = realPkgs;
+      # As domi-nix's VM tests run (nix-modules/systems.nix, mkFeatureChecks).
+      node.pkgsReadOnly = false;
       nodes.machine = {};
       testScript = "";
     });

@@ -149,6 +149,8 @@
         node = case.node or "machine";
         modules = caseModules case features ++ [(settingsOf id case)];
         inherit declarationsOnly;
+        # What VM-test nodes may import (nix-modules/systems.nix, mkFeatureChecks).
+        specialArgs.branches = modules;
       };
 
     isNixpkgs = file: lib.hasPrefix "nixos/" file;

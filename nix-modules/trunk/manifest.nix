@@ -47,6 +47,12 @@ in {
           default = [];
           description = "Branches that must not be attached at the same time.";
         };
+        services = mkOption {
+          type = types.listOf types.str;
+          default = [];
+          example = ["domi-nix-status.service"];
+          description = "The systemd units the branch runs (the domi-nix shell shows their state); set by the branch's module.";
+        };
       };
     });
     default = {};
@@ -62,7 +68,7 @@ in {
 
     environment.etc."domi-nix/features.json".text = builtins.toJSON {
       version = 1;
-      features = mapAttrs (_: f: {inherit (f) category summary requires conflicts;}) attached;
+      features = mapAttrs (_: f: {inherit (f) category summary requires conflicts services;}) attached;
     };
   };
 }

@@ -100,7 +100,7 @@ fn compose_writes_a_trunk_with_exactly_the_selected_imports() {
     let flake = std::fs::read_to_string(&flake_path).unwrap();
     assert_eq!(
         flake_imports(&flake),
-        ["m.hardening", "m.trunk", "m.ui"],
+        ["m.hardening", "m.packages", "m.trunk", "m.ui"],
         "{flake}"
     );
     assert!(
@@ -147,7 +147,8 @@ fn compose_refuses_a_directory_it_did_not_write() {
 fn compose_overwrites_its_own_output() {
     let (tmp, out, _) = composed("ui");
     let flake = std::fs::read_to_string(out.join("flake.nix")).unwrap();
-    assert_eq!(flake_imports(&flake), ["m.trunk", "m.ui"], "{flake}");
+    // ui requires packages: composition adds it.
+    assert_eq!(flake_imports(&flake), ["m.packages", "m.trunk", "m.ui"], "{flake}");
 
     let second = compose("ui,hardening", &out);
     assert_exit(&second, 0);
@@ -155,7 +156,7 @@ fn compose_overwrites_its_own_output() {
     let flake = std::fs::read_to_string(out.join("flake.nix")).unwrap();
     assert_eq!(
         flake_imports(&flake),
-        ["m.hardening", "m.trunk", "m.ui"],
+        ["m.hardening", "m.packages", "m.trunk", "m.ui"],
         "rewritten: {flake}"
     );
     // No staging directories are left next to the output.

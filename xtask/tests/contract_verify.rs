@@ -96,6 +96,10 @@ const NIXOS_LIB: &str = r#"{lib ? import ../../lib, ...}: {
               type = types.nullOr types.raw;
               default = null;
             };
+            node.pkgsReadOnly = mkOption {
+              type = types.bool;
+              default = config.node.pkgs != null;
+            };
             nodes = mkOption {
               type = types.lazyAttrsOf (types.submoduleWith {
                 class = "nixos";

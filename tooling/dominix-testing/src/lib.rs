@@ -22,6 +22,7 @@
 //! (`dominix_eval::replay`); neither is set in ordinary runs.
 
 pub mod recording;
+pub mod source_set;
 
 use std::sync::OnceLock;
 
