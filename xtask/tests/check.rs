@@ -384,8 +384,8 @@ fn check_evaluates_vm_test_nodes_with_the_test_framework() {
         "crates/hardening/vm-test.nix",
         1,
         replacing(
-            "strict = {domi-nix.hardening.level = \"strict\";};",
-            "strict = {lib, ...}: {\n      domi-nix.hardening.level = \"strict\";\n      networking.hostName = lib.mkDefault \"hardened\";\n    };",
+            "strict = node \"strict\";",
+            "strict = {lib, ...}: {\n      imports = [(node \"strict\")];\n      networking.hostName = lib.mkDefault \"hardened\";\n    };",
         ),
     ) else {
         return;
