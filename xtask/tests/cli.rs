@@ -148,7 +148,11 @@ fn compose_overwrites_its_own_output() {
     let (tmp, out, _) = composed("ui");
     let flake = std::fs::read_to_string(out.join("flake.nix")).unwrap();
     // ui requires packages: composition adds it.
-    assert_eq!(flake_imports(&flake), ["m.packages", "m.trunk", "m.ui"], "{flake}");
+    assert_eq!(
+        flake_imports(&flake),
+        ["m.packages", "m.trunk", "m.ui"],
+        "{flake}"
+    );
 
     let second = compose("ui,hardening", &out);
     assert_exit(&second, 0);

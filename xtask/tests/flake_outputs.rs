@@ -214,12 +214,32 @@ fn every_host_has_vm_packages() {
 }
 
 #[test]
+fn the_workspaces_programs_are_packages_and_an_overlay() {
+    for system in ["x86_64-linux", "aarch64-linux", "aarch64-darwin"] {
+        let Some(names) = attr_names(&format!("packages.{system}")) else {
+            return;
+        };
+        for program in ["domi-nix-shell", "domi-nix-status"] {
+            assert!(
+                names.contains(&program.to_owned()),
+                "packages.{system} lacks {program}: {names:?}"
+            );
+        }
+    }
+    let Some(overlays) = attr_names("overlays") else {
+        return;
+    };
+    assert_eq!(overlays, ["default"]);
+}
+
+#[test]
 fn checks_exist_for_linux_features_only() {
     for system in ["x86_64-linux", "aarch64-linux"] {
         let Some(names) = attr_names(&format!("checks.{system}")) else {
             return;
         };
-        assert_eq!(names, ["hardening", "ui"], "checks.{system}");
+        // Every branch supports both Linux systems.
+        assert_eq!(names, branches(), "checks.{system}");
     }
     let Some(names) = attr_names("checks.aarch64-darwin") else {
         return;
