@@ -108,7 +108,7 @@ pub enum Cmd {
     /// Run the NixOS VM tests (`checks.<system>.<feature>`) of features.
     Test(Test),
     /// Build every feature × system VM-test cell and report.
-    Matrix(Matrix),
+    Matrix(Box<Matrix>),
     /// Measure synthetic catalogs of 10 to 1,000 branches (see BENCHMARKS.md).
     ///
     /// Each size is a copy of this checkout with N generated branches (chains and diamonds
@@ -217,18 +217,88 @@ pub struct Matrix {
     /// Only cells of this system (default: both Linux systems).
     #[arg(long)]
     pub system: Option<System>,
-    /// Write a JSON report here.
+    /// Only these features, comma-separated (default: every feature).
+    #[arg(long, value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Levels, comma-separated: static, module-eval, system-eval, build, vm-test (default:
+    /// all; a cell this machine cannot run is listed `skipped` with its reason and fix).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub levels: Vec<crate::cells::Level>,
+    /// Only the features a change since this git revision can affect (the rule of
+    /// `check --changed-since`: their crate, their `requires` closure, nix-modules/, flake.lock).
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
+    /// Builds Nix runs at once (its `--max-jobs`): a number, or `auto` (one per CPU; the default).
+    #[arg(long, value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<String>,
+    /// Stop a derivation still building after this long (90, 15m, 2h); its cell is `timed-out`
+    /// and the others go on.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub cell_timeout: Option<Duration>,
+    /// Build cells whose outputs are already valid locally or in a binary cache (default:
+    /// such a cell is reported `cached`).
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Write the JSON report here (`-`: to stdout, the table then going to stderr).
     #[arg(long)]
     pub json: Option<Utf8PathBuf>,
     /// Write a JUnit XML report here.
     #[arg(long)]
     pub junit: Option<Utf8PathBuf>,
-    /// Also emit annotations and a step summary for this CI.
+    /// Also emit annotations, folded logs and a step summary for this CI.
     #[arg(long, value_enum)]
     pub emit: Option<Emit>,
-    /// List the cells without building.
+    /// Evaluate every cell's derivation and ask the caches, but build nothing: the report
+    /// lists every cell, its derivation, whether it is cached, and the exact commands.
     #[arg(long)]
     pub dry_run: bool,
+    /// In the report's GitHub matrix (`github.include`), one job per cell instead of one per system.
+    #[arg(long)]
+    pub split: bool,
+    #[command(flatten)]
+    pub nix: NixPassThrough,
+    /// Push the outputs of every cell that passed to this binary cache (`nix copy --to`).
+    #[arg(long, value_name = "STORE-URL")]
+    pub copy_to: Option<String>,
+    /// The cells are the `checks.<system>.<name>` of this flake instead of the catalog's
+    /// features (for tests and `bench`).
+    #[arg(long, hide = true, value_name = "FLAKE")]
+    pub checks_flake: Option<String>,
+    /// One Nix process per cell, one after another (for `bench`: the matrix before it ran in parallel).
+    #[arg(long, hide = true)]
+    pub sequential: bool,
+}
+
+/// Options passed through to Nix as they are.
+#[derive(Debug, Args, Clone, Default)]
+pub struct NixPassThrough {
+    /// Remote build machines, in Nix's `builders` syntax (e.g.
+    /// 'ssh-ng://arm aarch64-linux - 8 1 kvm,nixos-test'); checked before any build.
+    #[arg(long, value_name = "SPEC")]
+    pub builders: Option<String>,
+    /// Build in this store, e.g. ssh-ng://host (evaluation stays local: `--eval-store auto`).
+    #[arg(long, value_name = "STORE-URL")]
+    pub store: Option<String>,
+    /// The store evaluation uses with --store (default: `auto`, the local one).
+    #[arg(long, value_name = "STORE-URL")]
+    pub eval_store: Option<String>,
+    /// Binary caches, space-separated, instead of the configured ones ('' for none).
+    #[arg(long, value_name = "URLS")]
+    pub substituters: Option<String>,
+    /// Keys the caches' signatures are checked with, space-separated.
+    #[arg(long, value_name = "KEYS")]
+    pub trusted_public_keys: Option<String>,
+}
+
+/// `auto` or a count of at least one.
+fn parse_jobs(text: &str) -> Result<String, String> {
+    match text.trim() {
+        "auto" => Ok("auto".to_owned()),
+        n if n.parse::<u32>().is_ok_and(|n| n > 0) => Ok(n.to_owned()),
+        _ => Err(format!(
+            "`{text}` is neither `auto` nor a count of at least 1"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 
 mod bench;
 mod build;
+mod cells;
 mod changed;
 mod check;
 mod compose;
@@ -13,11 +14,15 @@ mod flags;
 mod fmt;
 mod fsx;
 mod kvm;
+mod levels;
 mod list;
 mod matrix;
 mod nix;
+mod progress;
 mod project;
 mod purity;
+mod report;
+mod runner;
 mod seed;
 mod test;
 mod test_scripts;

@@ -13,6 +13,9 @@ use common::{
     flake_setting, read_json, root, stderr, stdout, utf8,
 };
 
+/// `nix build` of one installable: with its progress as internal-json
+/// (Nix 2.8 and current Nix both take `--log-format internal-json -v`), or
+/// as a dry run whose list goes straight to the terminal.
 fn build_argv(installable: &str, dry_run: bool) -> Vec<String> {
     let mut argv: Vec<String> = [
         "--extra-experimental-features",
@@ -23,11 +26,20 @@ fn build_argv(installable: &str, dry_run: bool) -> Vec<String> {
     ]
     .map(str::to_owned)
     .to_vec();
-    argv.push(installable.to_owned());
     if dry_run {
-        argv.push("--dry-run".to_owned());
+        argv.extend([installable.to_owned(), "--dry-run".to_owned()]);
+    } else {
+        argv.extend(["--log-format", "internal-json", "-v", installable].map(str::to_owned));
     }
     argv
+}
+
+/// The one argument of a `nix build` call that names a flake attribute.
+fn installable_of(argv: &[String]) -> String {
+    argv.iter()
+        .find(|a| a.contains('#'))
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// `build_argv` of `attr` of a composed trunk: today's domi-nix, no lock written.
@@ -217,11 +229,11 @@ fn the_checkout_is_referred_to_as_a_possibly_shallow_clone() {
     );
 
     let (fake, _) = run("test hardening --system x86_64-linux", 0);
-    let argv = fake.only_call();
+    let installable = installable_of(&fake.only_call());
     assert!(
-        argv[5].starts_with("git+file:///")
-            && argv[5].ends_with("?shallow=1#checks.x86_64-linux.hardening"),
-        "{argv:?}"
+        installable.starts_with("git+file:///")
+            && installable.ends_with("?shallow=1#checks.x86_64-linux.hardening"),
+        "{installable}"
     );
 }
 
@@ -241,42 +253,51 @@ fn test_unknown_feature_is_a_usage_error() {
 }
 
 #[test]
-fn matrix_dry_run_lists_every_cell_without_nix() {
+fn matrix_dry_run_evaluates_every_cell_and_builds_nothing() {
     let fake = FakeNix::new(None, None);
     let reports = tempfile::tempdir().unwrap();
     let json = reports.path().join("matrix.json");
     let junit = reports.path().join("junit.xml");
     let output = fake
         .xtask("1")
-        .args([
-            "matrix",
-            "--dry-run",
-            "--json",
-            utf8(&json),
-            "--junit",
-            utf8(&junit),
-        ])
+        .args(["matrix", "--dry-run", "--levels", "vm-test"])
+        .args(["--json", utf8(&json), "--junit", utf8(&junit)])
         .output()
         .unwrap();
     assert_exit(&output, 0);
     assert!(
-        fake.calls().is_empty(),
-        "a dry run calls no nix: {:?}",
+        fake.builds().is_empty(),
+        "a dry run builds nothing: {:?}",
         fake.calls()
+    );
+    let evals: Vec<Vec<String>> = fake
+        .calls()
+        .into_iter()
+        .filter(|argv| argv.get(2).is_some_and(|a| a == "eval"))
+        .collect();
+    assert_eq!(evals.len(), 1, "every cell in one evaluation: {evals:?}");
+    assert_eq!(
+        evals[0][3..6],
+        ["--json", "--impure", "--expr"],
+        "{evals:?}"
     );
 
     let report = read_json(&json);
     let cells = report["cells"].as_array().unwrap();
-    assert_eq!(cells.len(), 4, "2 features × 2 systems: {report}");
     let mut seen: Vec<(String, String)> = cells
         .iter()
         .map(|c| {
             assert_eq!(c["status"], "listed", "{c}");
+            assert_eq!(c["level"], "vm-test", "{c}");
             let (system, feature) = (
                 c["system"].as_str().unwrap(),
                 c["feature"].as_str().unwrap(),
             );
             assert_eq!(c["attr"], format!("checks.{system}.{feature}"));
+            let name = format!("checks.{system}.{feature}");
+            assert_eq!(c["drv"], format!("{}.drv", FakeNix::out_of(&name)), "{c}");
+            assert_eq!(c["outputs"]["out"], FakeNix::out_of(&name), "{c}");
+            assert!(c["cached"].is_null(), "{c}");
             (system.to_owned(), feature.to_owned())
         })
         .collect();
@@ -294,6 +315,32 @@ fn matrix_dry_run_lists_every_cell_without_nix() {
         (Some(0), Some(0)),
         "{report}"
     );
+    // The exact commands: the evaluation, the cache query, and the build
+    // that would run (every derivation in one Nix).
+    let commands: Vec<&str> = report["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    assert!(
+        commands[0].contains(" eval --json --impure --expr "),
+        "{commands:?}"
+    );
+    assert!(
+        commands[1].contains(" path-info --json --no-substitute "),
+        "{commands:?}"
+    );
+    assert!(
+        commands[2].contains(" build --json --no-link --log-format internal-json -v --keep-going --max-jobs auto /nix/store/"),
+        "{commands:?}"
+    );
+    assert_eq!(
+        commands[2].matches(".drv").count(),
+        want.len(),
+        "{commands:?}"
+    );
 
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.starts_with("<?xml"), "{xml}");
@@ -304,16 +351,17 @@ fn matrix_dry_run_lists_every_cell_without_nix() {
 
 #[test]
 fn matrix_reports_a_failed_cell_and_exits_1() {
-    let fake = FakeNix::new(None, Some("#checks.x86_64-linux.hardening"));
+    let fake = FakeNix::new(None, Some("checks.x86_64-linux.hardening"));
     let reports = tempfile::tempdir().unwrap();
     let json = reports.path().join("matrix.json");
     let output = fake
         .xtask("1")
-        .args(["matrix", "--system", "x86_64-linux", "--json", utf8(&json)])
+        .args(["matrix", "--levels", "vm-test", "--system", "x86_64-linux"])
+        .args(["--json", utf8(&json)])
         .output()
         .unwrap();
     assert_exit(&output, 1);
-    assert_stdout_has(&output, "matrix: 1 passed, 1 failed");
+    assert_stdout_has(&output, "matrix: 1 passed, 0 cached, 1 failed");
 
     let report = read_json(&json);
     assert_eq!(
@@ -321,21 +369,40 @@ fn matrix_reports_a_failed_cell_and_exits_1() {
         (Some(1), Some(1)),
         "{report}"
     );
-    let status = |feature: &str| find_by(&report["cells"], "feature", feature)["status"].clone();
-    assert_eq!(status("hardening"), "failed");
-    assert_eq!(status("ui"), "passed");
-
-    let mut installables: Vec<String> = fake.calls().iter().map(|argv| argv[5].clone()).collect();
-    installables.sort();
-    let flake = repo_ref();
-    assert_eq!(
-        installables,
-        [
-            format!("{flake}#checks.x86_64-linux.hardening"),
-            format!("{flake}#checks.x86_64-linux.ui")
-        ]
+    let cell = |feature: &str| find_by(&report["cells"], "feature", feature).clone();
+    assert_eq!(cell("hardening")["status"], "failed");
+    let message = cell("hardening")["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("builder for") && message.contains("checks.x86_64-linux.hardening.drv"),
+        "{message}"
     );
-    for argv in fake.calls() {
-        assert_eq!(argv, build_argv(&argv[5], false));
-    }
+    assert_eq!(cell("ui")["status"], "passed");
+
+    // Both cells' derivations handed to one Nix, which keeps going past the failure.
+    let builds = fake.builds();
+    assert_eq!(builds.len(), 1, "{builds:?}");
+    let drv = |f: &str| {
+        format!(
+            "{}.drv",
+            FakeNix::out_of(&format!("checks.x86_64-linux.{f}"))
+        )
+    };
+    let mut want: Vec<String> = [
+        "--extra-experimental-features",
+        "nix-command flakes",
+        "build",
+        "--json",
+        "--no-link",
+        "--log-format",
+        "internal-json",
+        "-v",
+        "--keep-going",
+        "--max-jobs",
+        "auto",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    // Nix 2.8 (what the fake says it is) names a derivation's outputs by its bare path.
+    want.extend([drv("hardening"), drv("ui")]);
+    assert_eq!(builds[0], want);
 }

@@ -109,6 +109,17 @@ pub fn eval_json(expr: &str) -> NixCommand {
     NixCommand::nix("eval").args(["--json", "--impure", "--expr", expr])
 }
 
+/// `nix eval --json FLAKE#checks --apply …`: the names of a flake's checks,
+/// by system.
+pub fn check_names(flake: &str) -> NixCommand {
+    NixCommand::nix("eval").args([
+        "--json",
+        &format!("{flake}#checks"),
+        "--apply",
+        "builtins.mapAttrs (_: builtins.attrNames)",
+    ])
+}
+
 /// `nix-eval-jobs --impure --check-cache-status --workers N --gc-roots-dir DIR FILE`
 /// (plus where paths live): evaluates every attribute of the attribute set
 /// in `file`, one JSON line each with `drvPath`, `outputs` and `cacheStatus`

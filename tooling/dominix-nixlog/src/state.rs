@@ -132,6 +132,13 @@ impl State {
                 let text = strip_ansi(text);
                 match level {
                     0 => {
+                        // A build Nix says failed is over, even if its
+                        // activity stops only later (Nix 2.8).
+                        if let Some(id) = crate::drv_in(&text).and_then(|d| self.by_drv.get(d))
+                            && let Some(build) = self.builds.get_mut(id)
+                        {
+                            build.stopped.get_or_insert(at);
+                        }
                         self.errors.push(text.clone());
                         Notice::Error(text)
                     }
