@@ -18,7 +18,7 @@
 //! let mut state = State::default();
 //! for line in [
 //!     r#"@nix {"action":"start","id":1,"level":0,"text":"","type":104}"#,
-//!     r#"@nix {"action":"result","fields":[0,2,0,0],"id":1,"type":105}"#,
+//!     r#"@nix {"action":"result","fields":[0,2,1,0],"id":1,"type":105}"#,
 //!     r#"@nix {"action":"start","fields":["/nix/store/0123456789abcdfghijklmnpqrsvwxyz-ok.drv","",1,1],"id":2,"level":3,"text":"building","type":105}"#,
 //!     r#"@nix {"action":"result","fields":["hello"],"id":2,"type":101}"#,
 //!     "a line that is not JSON",

@@ -214,8 +214,13 @@ impl State {
     }
 
     /// The build to show: the running one that printed last (else the
-    /// latest started that still runs), and its last log line.
+    /// latest started that still runs), and its last log line; none when
+    /// Nix counts no running build.
     pub fn current(&self) -> Option<(&Build, Option<&str>)> {
+        // Nix says nothing builds (its activities may stop later).
+        if self.builds_progress.running == 0 && self.builds_progress.expected > 0 {
+            return None;
+        }
         let printed = self
             .last
             .and_then(|id| self.builds.get(&id))
