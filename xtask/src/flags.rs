@@ -198,6 +198,69 @@ pub struct Vm {
     /// Host that runs the VM (default: this machine).
     #[arg(long)]
     pub host: Option<String>,
+    /// Memory of the VM: MiB (4096) or with a unit (4G, 512M). Default: 2048.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    pub memory: Option<u64>,
+    /// Virtual CPUs of the VM. Default: 2.
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub cores: Option<usize>,
+    /// Forward a host port to a guest port: HOST:GUEST (TCP), or udp:HOST:GUEST; repeatable.
+    /// The guest's SSH port 22 is forwarded to a free host port unless a forward names it.
+    #[arg(long = "forward", value_name = "HOST:GUEST", value_parser = parse_forward)]
+    pub forwards: Vec<Forward>,
+    /// Keep no disk image: the VM starts fresh and leaves nothing behind (default: its disk
+    /// is kept under target/dominix/vms/<selection>).
+    #[arg(long)]
+    pub ephemeral: bool,
+    /// No display window: the serial console stays in this terminal, SSH is forwarded.
+    #[arg(long)]
+    pub headless: bool,
+    /// Print the compose and build commands and how the VM would be started; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// A port forward of `vm --forward`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forward {
+    pub udp: bool,
+    pub host: u16,
+    pub guest: u16,
+}
+
+/// `HOST:GUEST` or `udp:HOST:GUEST` (`tcp:` may be written too).
+pub fn parse_forward(text: &str) -> Result<Forward, String> {
+    let (udp, ports) = match text.split_once(':') {
+        Some(("udp", rest)) => (true, rest),
+        Some(("tcp", rest)) => (false, rest),
+        _ => (false, text),
+    };
+    let port = |p: &str| p.trim().parse::<u16>().ok().filter(|p| *p > 0);
+    match ports.split_once(':').map(|(h, g)| (port(h), port(g))) {
+        Some((Some(host), Some(guest))) => Ok(Forward { udp, host, guest }),
+        _ => Err(format!(
+            "`{text}` is not a forward: write HOST:GUEST with two ports from 1 to 65535 (e.g. 8080:80, udp:5353:53)"
+        )),
+    }
+}
+
+/// MiB: `4096`, `4096M`, `4G` (also `4GiB`, `512MiB`).
+pub fn parse_memory(text: &str) -> Result<u64, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let lower = lower.trim_end_matches("ib").trim_end_matches('b');
+    let (number, scale) = match lower.strip_suffix('g') {
+        Some(n) => (n, 1024),
+        None => (lower.strip_suffix('m').unwrap_or(lower), 1),
+    };
+    number
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|n| *n >= 128)
+        .ok_or_else(|| {
+            format!("`{text}` is not a memory size of at least 128 MiB (e.g. 4096, 4G, 512M)")
+        })
 }
 
 #[derive(Debug, Args)]
@@ -418,6 +481,38 @@ mod tests {
             "99999999999999999999h",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn forwards_and_memory_sizes() {
+        use super::{Forward, parse_forward, parse_memory};
+        assert_eq!(
+            parse_forward("8080:80"),
+            Ok(Forward {
+                udp: false,
+                host: 8080,
+                guest: 80
+            })
+        );
+        assert_eq!(
+            parse_forward("udp:5353:53"),
+            Ok(Forward {
+                udp: true,
+                host: 5353,
+                guest: 53
+            })
+        );
+        assert_eq!(parse_forward("tcp:2222:22").map(|f| f.udp), Ok(false));
+        for bad in ["80", "0:80", "80:70000", "a:b", "sctp:1:2", ""] {
+            assert!(parse_forward(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_memory("4096"), Ok(4096));
+        assert_eq!(parse_memory("4G"), Ok(4096));
+        assert_eq!(parse_memory("4GiB"), Ok(4096));
+        assert_eq!(parse_memory("512M"), Ok(512));
+        for bad in ["", "64", "lots", "1T", "-1G"] {
+            assert!(parse_memory(bad).is_err(), "{bad:?}");
         }
     }
 

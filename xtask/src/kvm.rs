@@ -122,6 +122,17 @@ impl<'a> Probe<'a> {
             .as_ref()
     }
 
+    /// The remote builders Nix would use for `system` (their URIs); `None`
+    /// when Nix's configuration cannot be read.
+    pub fn builders_for(&self, system: System) -> Option<Vec<String>> {
+        let config = self.config()?;
+        let offer = config
+            .builders
+            .iter()
+            .filter(|b| b.systems.contains(system.as_str()));
+        Some(offer.map(|b| b.uri.clone()).collect())
+    }
+
     /// The substituters Nix is configured with (empty when it cannot say).
     pub fn substituters(&self) -> Vec<String> {
         self.config()

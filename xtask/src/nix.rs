@@ -25,22 +25,14 @@ pub fn build<S: AsRef<std::ffi::OsStr>>(
     extra: impl IntoIterator<Item = S>,
     dry_run: bool,
 ) -> Result<Vec<StorePath>> {
+    let command = build_command(installable, extra, dry_run).current_dir(sh.current_dir());
     if dry_run {
-        NixCommand::nix("build")
-            .args(["--json", "--no-link", installable, "--dry-run"])
-            .args(extra)
-            .current_dir(sh.current_dir())
+        command
             .stderr_to_terminal()
             .output()
             .map_err(|e| Failure::new(build_failure(installable, &e)))?;
         return Ok(Vec::new());
     }
-    let command = NixCommand::nix("build")
-        .args(["--json", "--no-link"])
-        .args(dominix_nix::builds::PROGRESS_ARGS)
-        .arg(installable)
-        .args(extra)
-        .current_dir(sh.current_dir());
     let label = installable.rsplit('#').next().unwrap_or(installable);
     let finished = crate::progress::run(&command, label);
     let failed = |error: dominix_nix::NixError| {
@@ -56,6 +48,23 @@ pub fn build<S: AsRef<std::ffi::OsStr>>(
         })),
         Err(e) => Err(failed(e)),
     }
+}
+
+/// The command line of [`build`].
+pub fn build_command<S: AsRef<std::ffi::OsStr>>(
+    installable: &str,
+    extra: impl IntoIterator<Item = S>,
+    dry_run: bool,
+) -> NixCommand {
+    let build = NixCommand::nix("build").args(["--json", "--no-link"]);
+    let build = if dry_run {
+        build.args([installable, "--dry-run"])
+    } else {
+        build
+            .args(dominix_nix::builds::PROGRESS_ARGS)
+            .arg(installable)
+    };
+    build.args(extra)
 }
 
 /// What to say when `nix build` fails. Only when Nix ran and failed is its

@@ -406,3 +406,132 @@ fn matrix_reports_a_failed_cell_and_exits_1() {
     want.extend([drv("hardening"), drv("ui")]);
     assert_eq!(builds[0], want);
 }
+
+#[test]
+fn vm_dry_run_prints_the_compose_the_build_and_the_start_and_runs_nothing() {
+    let line = "vm --features ui --host x86_64-linux --dry-run --memory 4G --cores 3 \
+                --forward 8080:80 --forward udp:5353:53 --headless";
+    let (fake, output) = run(line, 0);
+    assert!(fake.calls().is_empty(), "nothing runs: {:?}", fake.calls());
+    let trunk = fake.trunk("ui-x86_64-linux");
+    assert!(!trunk.exists(), "nothing is written");
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "cargo xtask compose --features ui --system x86_64-linux --out {}",
+            utf8(&trunk)
+        )
+    );
+    let quoted: Vec<String> = trunk_build_argv(&trunk, "packages.x86_64-linux.vm", false)
+        .iter()
+        .map(|w| {
+            if w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-#".contains(c))
+            {
+                w.clone()
+            } else {
+                format!("'{w}'")
+            }
+        })
+        .collect();
+    assert_eq!(lines[1], format!("nix {}", quoted.join(" ")));
+    let start = lines[2];
+    assert!(start.ends_with(" <out>/bin/run-*-vm"), "{start}");
+    let disk = fake
+        .trunk("x")
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("vms/ui-x86_64-linux/disk.qcow2");
+    assert!(
+        start.starts_with(&format!("NIX_DISK_IMAGE={} ", utf8(&disk))),
+        "{start}"
+    );
+    assert!(
+        start.contains(" QEMU_OPTS='-m 4096 -smp 3 -display none' "),
+        "{start}"
+    );
+    let net = start
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("QEMU_NET_OPTS="))
+        .unwrap();
+    let forwards: Vec<&str> = net.split(',').collect();
+    assert_eq!(
+        forwards[..2],
+        [
+            "hostfwd=tcp:127.0.0.1:8080-:80",
+            "hostfwd=udp:127.0.0.1:5353-:53"
+        ]
+    );
+    let ssh = forwards[2]
+        .strip_prefix("hostfwd=tcp:127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix("-:22"))
+        .unwrap_or_else(|| panic!("SSH forwarded by default: {net}"));
+    assert!(ssh.parse::<u16>().is_ok(), "{net}");
+    assert_stderr_has(&output, &format!("`ssh -p {ssh} domi@127.0.0.1`"));
+
+    // Ephemeral: no disk kept; a forward of port 22 replaces the default one.
+    let (_, output) = run(
+        "vm --features ui --host x86_64-linux --dry-run --ephemeral --forward 2222:22",
+        0,
+    );
+    let text = stdout(&output);
+    assert!(
+        text.contains("QEMU_NET_OPTS=hostfwd=tcp:127.0.0.1:2222-:22 "),
+        "{text}"
+    );
+    assert!(!text.contains("/vms/"), "{text}");
+    assert_stderr_has(&output, "ephemeral: no disk is kept");
+}
+
+#[test]
+fn vm_on_a_mac_looks_for_a_linux_builder_before_building() {
+    let config = |builders: &str| {
+        serde_json::json!({
+            "system": { "value": "aarch64-darwin" },
+            "system-features": { "value": [] },
+            "extra-platforms": { "value": [] },
+            "builders": { "value": builders },
+        })
+        .to_string()
+    };
+    let fake = FakeNix::new(
+        Some(&config(
+            "ssh-ng://linux-builder aarch64-linux /etc/nix/builder_ed25519 4 - kvm,benchmark,big-parallel",
+        )),
+        None,
+    );
+    let output = fake.run("0", "vm --profile minimal --host aarch64-darwin --dry-run");
+    assert_exit(&output, 0);
+    assert_stderr_has(
+        &output,
+        "the aarch64-linux guest builds on nix-darwin's linux-builder (ssh-ng://linux-builder)",
+    );
+
+    let fake = FakeNix::new(Some(&config("")), None);
+    let output = fake.run("0", "vm --profile minimal --host aarch64-darwin");
+    assert_exit(&output, 1);
+    assert_stderr_has(&output, "needs a Linux builder");
+    assert_stderr_has(&output, "`nix.linux-builder.enable = true;`");
+    assert!(
+        fake.builds().is_empty(),
+        "nothing is built: {:?}",
+        fake.calls()
+    );
+}
+
+#[test]
+fn vm_of_a_guest_the_host_cannot_run_says_what_would_be_needed() {
+    let (fake, output) = run(
+        "vm --features ui --host x86_64-linux --system aarch64-linux",
+        2,
+    );
+    assert_stderr_has(&output, "guest aarch64-linux on host x86_64-linux");
+    assert_stderr_has(&output, "remote builder of aarch64-linux");
+    assert_stderr_has(&output, "Fix: pass `--system x86_64-linux`");
+    assert!(fake.calls().is_empty());
+}
