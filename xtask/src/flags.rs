@@ -109,7 +109,7 @@ pub enum Cmd {
     Test(Test),
     /// Build every feature × system VM-test cell and report.
     Matrix(Box<Matrix>),
-    /// Measure synthetic catalogs of 10 to 1,000 branches (see BENCHMARKS.md).
+    /// Measure synthetic catalogs of 10 to 1,000 branches, and the matrix (see BENCHMARKS.md).
     ///
     /// Each size is a copy of this checkout with N generated branches (chains and diamonds
     /// of `requires`, a dozen contract options each, VM tests) in a temporary directory:
@@ -386,6 +386,10 @@ pub struct Bench {
     /// Keep the generated catalogs (their directories are printed).
     #[arg(long)]
     pub keep: bool,
+    /// Measure only the matrix (parallel against sequential, and a second run against
+    /// evaluation alone, on a flake of tiny derivations), not the synthetic catalogs.
+    #[arg(long)]
+    pub matrix: bool,
 }
 
 /// A count of at least one.

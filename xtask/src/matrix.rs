@@ -76,6 +76,17 @@ impl crate::flags::Matrix {
         {
             check_builders(spec)?;
         }
+        // Asked of Nix only when `--substituters` does not replace them.
+        let configured_substituters = if options.substituters.is_none()
+            && plan
+                .cells
+                .iter()
+                .any(|c| c.is_pending() && c.level.builds())
+        {
+            probe.substituters()
+        } else {
+            Vec::new()
+        };
         let runner_options = runner::Options {
             build: options,
             rebuild: self.rebuild,
@@ -83,15 +94,7 @@ impl crate::flags::Matrix {
             sequential: self.sequential,
             dry_run: self.dry_run,
             work_dir: project.target_dir().join("matrix"),
-            configured_substituters: if plan
-                .cells
-                .iter()
-                .any(|c| c.is_pending() && c.level.builds())
-            {
-                probe.substituters()
-            } else {
-                Vec::new()
-            },
+            configured_substituters,
         };
         let outcome = execute(project, &mut plan, &runner_options, self.emit.is_some())?;
 
