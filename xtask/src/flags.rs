@@ -104,10 +104,20 @@ pub enum Cmd {
     /// Build a composed system: its VM (default) or its toplevel.
     Build(Build),
     /// Build and start a VM of a selection (QEMU; KVM or HVF when available).
+    ///
+    /// --memory, --cores, --forward, --ephemeral and --headless go to the VM's start
+    /// script, so they rebuild nothing; --dry-run prints the whole plan and runs nothing.
     Vm(Vm),
     /// Run the NixOS VM tests (`checks.<system>.<feature>`) of features.
     Test(Test),
-    /// Build every feature × system VM-test cell and report.
+    /// Run every feature × system × level cell, in parallel and cache-aware, and report.
+    ///
+    /// Levels: static, module-eval, system-eval, build, vm-test. The offline levels run
+    /// batched; every derivation is evaluated in one Nix and every build handed to one
+    /// `nix build --keep-going`; a cell already built (locally or in a binary cache) is
+    /// `cached`. A cell this machine cannot run is `skipped` with its reason and fix.
+    /// Reports: a table, --json, --junit, --emit github. Ctrl-C stops every Nix process
+    /// and still writes the reports.
     Matrix(Box<Matrix>),
     /// Measure synthetic catalogs of 10 to 1,000 branches, and the matrix (see BENCHMARKS.md).
     ///

@@ -256,7 +256,7 @@ fn linux_builder(
         Some(_) if ssh_config => Err(format!(
             "nix-darwin's linux-builder is set up ({LINUX_BUILDER_SSH} exists) but Nix's builders do not offer {guest}, \
              so the {guest} guest cannot be built. Fix: {nix_darwin}; check with `nix show-config | grep builders` \
-             (the builder is `ssh-ng://linux-builder {guest} …`)"
+             (the builder is `ssh-ng://builder@linux-builder {guest} …`)"
         )),
         Some(_) => Err(format!(
             "building the {guest} guest on this Mac needs a Linux builder, and Nix has none for {guest} \
@@ -301,10 +301,10 @@ mod tests {
             problem.contains("100-linux-builder.conf exists"),
             "{problem}"
         );
-        let found = vec!["ssh-ng://linux-builder".to_owned()];
+        let found = vec!["ssh-ng://builder@linux-builder".to_owned()];
         assert_eq!(
             linux_builder("aarch64-linux", Some(&found), true),
-            Ok("nix-darwin's linux-builder (ssh-ng://linux-builder)".to_owned())
+            Ok("nix-darwin's linux-builder (ssh-ng://builder@linux-builder)".to_owned())
         );
         let other = vec!["ssh://big".to_owned()];
         assert_eq!(

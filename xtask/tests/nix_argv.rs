@@ -501,7 +501,7 @@ fn vm_on_a_mac_looks_for_a_linux_builder_before_building() {
     };
     let fake = FakeNix::new(
         Some(&config(
-            "ssh-ng://linux-builder aarch64-linux /etc/nix/builder_ed25519 4 - kvm,benchmark,big-parallel",
+            "ssh-ng://builder@linux-builder aarch64-linux /etc/nix/builder_ed25519 4 - kvm,benchmark,big-parallel",
         )),
         None,
     );
@@ -509,7 +509,7 @@ fn vm_on_a_mac_looks_for_a_linux_builder_before_building() {
     assert_exit(&output, 0);
     assert_stderr_has(
         &output,
-        "the aarch64-linux guest builds on nix-darwin's linux-builder (ssh-ng://linux-builder)",
+        "the aarch64-linux guest builds on nix-darwin's linux-builder (ssh-ng://builder@linux-builder)",
     );
 
     let fake = FakeNix::new(Some(&config("")), None);
