@@ -136,7 +136,10 @@ fn run_batch(
                     to_check.push(i);
                 }
             }
-            Some(Err(message)) => cell.end(Status::Failed, format!("evaluation failed: {message}")),
+            Some(Err(message)) => cell.end(
+                Status::Failed,
+                format!("evaluation failed: {message}{}", fetch_hint(message)),
+            ),
             None => cell.end(Status::Failed, "evaluation gave no answer for this cell"),
         }
     }
@@ -342,6 +345,23 @@ fn nix_message(error: &NixError) -> String {
             lines.join("\n").trim().to_owned()
         }
         None => error.to_string(),
+    }
+}
+
+/// The fix when an evaluation failed for want of a flake input it could not fetch.
+fn fetch_hint(message: &str) -> &'static str {
+    let fetch = [
+        "unable to download",
+        "Couldn't resolve host",
+        "cannot fetch",
+        "unable to fetch",
+        "Could not resolve",
+    ];
+    if fetch.iter().any(|f| message.contains(f)) {
+        " Fix: an input of flake.lock could not be fetched — run `cargo xtask seed --all` where the network is \
+         reachable, or `cargo xtask seed <input> --from <a copy>` (README.md, \"Air-gapped machines\")"
+    } else {
+        ""
     }
 }
 
@@ -695,6 +715,13 @@ fn copy(url: &str, cells: &[Cell], batch: &[usize], options: &Options, outcome: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_input_that_cannot_be_fetched_says_how_to_seed_it() {
+        let message = "error: unable to download 'https://github.com/NixOS/nixpkgs/archive/3cea.tar.gz': Couldn't resolve host name (6)";
+        assert!(fetch_hint(message).contains("cargo xtask seed --all"));
+        assert_eq!(fetch_hint("error: attribute 'x' missing"), "");
+    }
 
     #[test]
     fn the_cells_file_binds_the_flake_and_quotes_keys() {

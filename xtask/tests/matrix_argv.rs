@@ -466,3 +466,33 @@ fn changed_since_keeps_the_changed_branches_only() {
         stderr(&output)
     );
 }
+
+#[test]
+fn matrix_usage_errors_name_the_option_and_exit_2() {
+    let fake = FakeNix::new(None, None);
+    for (line, says) in [
+        ("matrix --jobs 0", "--jobs"),
+        ("matrix --jobs many", "neither `auto` nor a count"),
+        ("matrix --cell-timeout 0", "not a duration"),
+        ("matrix --levels static,vm", "vm"),
+        ("matrix --features hardenin", "did you mean `hardening`"),
+        (
+            "matrix --eval-store auto",
+            "--eval-store only means something with --store",
+        ),
+        (
+            "matrix --checks-flake path:/nonexistent --levels static",
+            "system-eval and build only",
+        ),
+    ] {
+        let output = fake.run("1", line);
+        assert_exit(&output, 2);
+        assert!(
+            stderr(&output).contains(says),
+            "{line}: {}",
+            stderr(&output)
+        );
+        assert!(!stderr(&output).contains("panicked"), "{line}");
+    }
+    assert!(fake.builds().is_empty());
+}
