@@ -453,3 +453,45 @@ fn the_junit_rules_reject_what_the_schema_rejects() {
         assert!(error.contains(why), "{bad}: {error}");
     }
 }
+
+#[test]
+fn the_offline_levels_of_this_catalog_pass_with_valid_reports() {
+    if !nix_or_skip() {
+        return;
+    }
+    let reports = tempfile::tempdir().unwrap();
+    let (json, xml) = (reports.path().join("r.json"), reports.path().join("j.xml"));
+    let output = xtask()
+        .env("DOMINIX_TARGET_DIR", reports.path().join("target"))
+        .args(["matrix", "--levels", "static,module-eval"])
+        .args(["--json", utf8(&json), "--junit", utf8(&xml)])
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let report = read_json(&json);
+    let cells = report["cells"].as_array().unwrap();
+    let features = common::features();
+    let want: usize = features
+        .iter()
+        .map(|(_, systems)| systems.len())
+        .sum::<usize>()
+        * 2;
+    assert_eq!(cells.len(), want, "{report}");
+    for cell in cells {
+        assert_eq!(cell["status"], "passed", "{cell}");
+    }
+    let xml = std::fs::read_to_string(&xml).unwrap();
+    junit::validate(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let cases = junit::cases(&xml);
+    assert_eq!(cases.len(), want, "{xml}");
+    assert!(
+        cases.iter().all(|(_, _, outcome)| outcome == "passed"),
+        "{xml}"
+    );
+    assert!(
+        cases
+            .iter()
+            .any(|(class, _, _)| class == "module-eval.x86_64-linux"),
+        "{xml}"
+    );
+}

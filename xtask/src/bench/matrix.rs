@@ -91,8 +91,24 @@ pub fn measure(bin: &Utf8Path, root: &Utf8Path, runs: usize) -> Result<MatrixRes
             let nonce = format!("{}-{run}-{tag}", std::process::id());
             write(&flake_dir.join("flake.nix"), flake(&system, &nonce))
         };
-        fresh("parallel")?;
-        let (p, _) = timed(&matrix(&["--levels", "build"]))?;
+        // Parallel and sequential alternate which goes first, so that a
+        // machine whose load drifts treats both alike.
+        let timed_build = |tag: &str, extra: &[&str]| -> Result<Duration> {
+            fresh(tag)?;
+            let args: Vec<&str> = ["--levels", "build"]
+                .into_iter()
+                .chain(extra.iter().copied())
+                .collect();
+            Ok(timed(&matrix(&args))?.0)
+        };
+        let (p, s) = if run % 2 == 0 {
+            let s = timed_build("sequential", &["--sequential"])?;
+            (timed_build("parallel", &[])?, s)
+        } else {
+            let p = timed_build("parallel", &[])?;
+            (p, timed_build("sequential", &["--sequential"])?)
+        };
+        // The flake now holds the cells just built: nothing changed since.
         let (s2, out) = timed(&matrix(&["--levels", "build", "--json", "-"]))?;
         let cached = out.matches("\"status\": \"cached\"").count();
         if cached != CELLS {
@@ -101,8 +117,6 @@ pub fn measure(bin: &Utf8Path, root: &Utf8Path, runs: usize) -> Result<MatrixRes
             ));
         }
         let (e, _) = timed(&matrix(&["--levels", "system-eval"]))?;
-        fresh("sequential")?;
-        let (s, _) = timed(&matrix(&["--levels", "build", "--sequential"]))?;
         eprintln!(
             "bench: matrix run {run}: parallel {}, sequential {}, second {}, evaluation {}",
             ms(p),
