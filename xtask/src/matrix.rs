@@ -41,13 +41,21 @@ fn runner_of(system: &str) -> (&'static str, &'static str) {
 impl crate::flags::Matrix {
     pub fn run(self, sh: &Shell, project: &Project) -> Result<()> {
         // Ctrl-C (and TERM, HUP): every running Nix is stopped with its
-        // process group; what finished is still reported.
+        // process group; what finished is still reported. A second one
+        // ends the xtask at once (exit 1).
         for signal in [
             signal_hook::consts::SIGINT,
             signal_hook::consts::SIGTERM,
             signal_hook::consts::SIGHUP,
         ] {
-            signal_hook::flag::register(signal, dominix_nix::interrupt_flag()).map_err(|e| {
+            let flag = dominix_nix::interrupt_flag();
+            signal_hook::flag::register_conditional_shutdown(
+                signal,
+                1,
+                std::sync::Arc::clone(&flag),
+            )
+            .and_then(|_| signal_hook::flag::register(signal, flag))
+            .map_err(|e| {
                 Failure::new(format!(
                     "cannot watch for interrupts (signal {signal}): {e}"
                 ))
