@@ -10,7 +10,8 @@
 //!
 //! `DOMINIX_PROGRESS=live|lines|off` chooses the mode;
 //! `DOMINIX_PROGRESS_EVERY=SECONDS` the interval of lines (default 5; 0
-//! prints every change); the heartbeat comes after 30 s of silence.
+//! prints every change); `DOMINIX_PROGRESS_HEARTBEAT=SECONDS` the silence
+//! after which a heartbeat line is printed (default 30).
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal as _;
@@ -39,10 +40,11 @@ impl Mode {
             .ok()
             .and_then(|s| s.trim().parse::<u64>().ok())
             .map_or(Duration::from_secs(5), Duration::from_secs);
-        let lines = Mode::Lines {
-            every,
-            heartbeat: Duration::from_secs(30),
-        };
+        let heartbeat = std::env::var("DOMINIX_PROGRESS_HEARTBEAT")
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map_or(Duration::from_secs(30), Duration::from_secs);
+        let lines = Mode::Lines { every, heartbeat };
         match std::env::var("DOMINIX_PROGRESS").as_deref() {
             Ok("off") => return Mode::Off,
             Ok("lines") => return lines,
@@ -128,8 +130,9 @@ pub fn run_in(command: &NixCommand, label: &str, mode: Mode) -> Finished {
         bar
     });
     let say = |line: &str| match &bar {
-        Some(bar) => bar.println(line),
-        None => eprintln!("{line}"),
+        // A hidden bar (stderr is no terminal) would swallow the line.
+        Some(bar) if !bar.is_hidden() => bar.println(line),
+        _ => eprintln!("{line}"),
     };
     let (mut last_print, mut last_line, mut changed) = (Instant::now(), String::new(), false);
     let mut started_names: BTreeSet<String> = BTreeSet::new();

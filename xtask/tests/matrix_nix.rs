@@ -102,6 +102,7 @@ fn matrix(tiny: &Tiny, reports: &Path, extra: &[&str]) -> Output {
         .env("DOMINIX_TARGET_DIR", reports.join("target"))
         .env("DOMINIX_PROGRESS", "lines")
         .env("DOMINIX_PROGRESS_EVERY", "0")
+        .env("DOMINIX_PROGRESS_HEARTBEAT", "1")
         .env_remove("GITHUB_STEP_SUMMARY")
         .args([
             "matrix",
@@ -232,6 +233,13 @@ fn cells_pass_fail_time_out_and_come_from_the_cache_independently() {
         .collect();
     started.sort_unstable();
     assert_eq!(started, ["bad", "hang", "ok"], "{err}");
+    // While only the hanging build ran, silent, a heartbeat said so.
+    assert!(
+        progress
+            .iter()
+            .any(|l| l.starts_with("matrix (3 derivations): still running, ")),
+        "{err}"
+    );
     // Nix's own counts: builds running, then one failed while another ran,
     // and at the end one built and two failed.
     assert!(progress.iter().any(|l| l.contains(" running")), "{err}");
