@@ -522,7 +522,13 @@ fn build(
     options: &Options,
     outcome: &mut Outcome,
 ) {
-    let command = builds::build_all(installables, &options.build);
+    let mut command = builds::build_all(installables, &options.build);
+    // One cell's own Nix (`--sequential`, or a run of one cell) is also
+    // bounded by us: should Nix not stop the build at the cell timeout, its
+    // whole process group is killed a minute later and the cell timed out.
+    if let (1, Some(limit)) = (installables.len(), options.build.build_timeout) {
+        command = command.timeout(Some(limit + Duration::from_secs(60)));
+    }
     outcome.commands.push(command.display());
     let label = if to_build.len() == 1 {
         cells[to_build[0]].id()
