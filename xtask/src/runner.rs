@@ -522,13 +522,7 @@ fn build(
     options: &Options,
     outcome: &mut Outcome,
 ) {
-    let mut command = builds::build_all(installables, &options.build);
-    // One cell's own Nix (`--sequential`, or a run of one cell) is also
-    // bounded by us: should Nix not stop the build at the cell timeout, its
-    // whole process group is killed a minute later and the cell timed out.
-    if let (1, Some(limit)) = (installables.len(), options.build.build_timeout) {
-        command = command.timeout(Some(limit + Duration::from_secs(60)));
-    }
+    let command = builds::build_all(installables, &options.build);
     outcome.commands.push(command.display());
     let label = if to_build.len() == 1 {
         cells[to_build[0]].id()
