@@ -358,9 +358,19 @@ impl NixCommand {
         mut stream: Option<Streaming<'_>>,
     ) -> Result<ExitStatus, NixError> {
         let deadline = self.timeout.map(|t| Instant::now() + t);
+        // Asked to stop first (TERM to the group): Nix then stops its
+        // builders itself — they run in sessions of their own, out of reach
+        // of the group — and exits. Whatever is left of the group after
+        // that, or after ten seconds, is killed.
         let stop = |child: &mut Child| {
-            if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
-                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+            use rustix::process::{Pid, Signal, kill_process_group};
+            if let Some(pid) = Pid::from_raw(child.id() as i32) {
+                let _ = kill_process_group(pid, Signal::TERM);
+                let grace = Instant::now() + Duration::from_secs(10);
+                while Instant::now() < grace && matches!(child.try_wait(), Ok(None)) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let _ = kill_process_group(pid, Signal::KILL);
             }
             let _ = child.kill();
             let _ = child.wait();
@@ -560,6 +570,37 @@ mod tests {
             .rsplit_once(") ")
             .is_some_and(|(_, rest)| !rest.starts_with('Z'));
         assert!(!alive, "the grandchild `sleep` was stopped too");
+    }
+
+    #[test]
+    fn a_stopped_nix_is_asked_first_so_it_can_stop_what_it_started() {
+        // Nix's builders run in sessions of their own: only Nix can stop
+        // them, so it is sent TERM (and given time) before the group is killed.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cleaned = dir.path().join("cleaned");
+        fake_nix(
+            dir.path(),
+            &format!(
+                "trap 'echo yes > {}; exit 1' TERM\nsleep 300 &\nwait",
+                cleaned.display()
+            ),
+        );
+        let started = Instant::now();
+        let err = NixCommand::nix("build")
+            .program_in(dir.path())
+            .timeout(Some(Duration::from_millis(500)))
+            .output()
+            .expect_err("times out");
+        assert!(matches!(err, NixError::TimedOut { .. }), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&cleaned).ok().as_deref(),
+            Some("yes\n"),
+            "the fake got TERM before it was killed"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "it exited at once"
+        );
     }
 
     #[test]
