@@ -38,7 +38,10 @@ pub struct MatrixResult {
     /// The medians of the runs' own ratios (sequential ÷ parallel, second
     /// run ÷ evaluation): each run's pair saw the same machine.
     speedup: Option<f64>,
+    speedup_range: Option<(f64, f64)>,
     second_ratio: Option<f64>,
+    /// The median of the runs' (second run − evaluation alone), in ms.
+    difference_ms: Option<f64>,
     jobs: usize,
     load: String,
 }
@@ -77,6 +80,13 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     (n > 0).then(|| (values[(n - 1) / 2] + values[n / 2]) / 2.0)
 }
 
+/// The smallest and largest of `values`.
+fn range(values: &[f64]) -> Option<(f64, f64)> {
+    let min = values.iter().copied().reduce(f64::min)?;
+    let max = values.iter().copied().reduce(f64::max)?;
+    Some((min, max))
+}
+
 /// Measures `runs` timed runs (after one dropped warm-up run) with the xtask `bin`.
 pub fn measure(bin: &Utf8Path, root: &Utf8Path, runs: usize) -> Result<MatrixResult> {
     let (_dir, dir) = tempdir("domi-nix-bench-matrix-")?;
@@ -98,6 +108,7 @@ pub fn measure(bin: &Utf8Path, root: &Utf8Path, runs: usize) -> Result<MatrixRes
     let (mut parallel, mut sequential, mut second, mut eval_only) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut speedups, mut overheads) = (Vec::new(), Vec::new());
+    let mut differences = Vec::new();
     for run in 0..=runs {
         let fresh = |tag: &str| -> Result<()> {
             let nonce = format!("{}-{run}-{tag}", std::process::id());
@@ -145,6 +156,7 @@ pub fn measure(bin: &Utf8Path, root: &Utf8Path, runs: usize) -> Result<MatrixRes
         if run > 0 {
             speedups.push(s.as_secs_f64() / p.as_secs_f64().max(1e-9));
             overheads.push(s2.as_secs_f64() / e.as_secs_f64().max(1e-9));
+            differences.push((s2.as_secs_f64() - e.as_secs_f64()) * 1000.0);
             parallel.push(p);
             sequential.push(s);
             second.push(s2);
@@ -160,8 +172,10 @@ pub fn measure(bin: &Utf8Path, root: &Utf8Path, runs: usize) -> Result<MatrixRes
         sequential: Sample::new(sequential),
         second: Sample::new(second),
         eval_only: Sample::new(eval_only),
+        speedup_range: range(&speedups),
         speedup: median(speedups),
         second_ratio: median(overheads),
+        difference_ms: median(differences),
         jobs,
         load,
     })
@@ -171,7 +185,12 @@ impl MatrixResult {
     /// The matrix section of BENCHMARKS.md, between its markers.
     pub fn markdown(&self, machine: &str, date: &str, runs: usize) -> String {
         let (speedup, second) = (self.speedup, self.second_ratio);
-        let overhead = self.second.median().saturating_sub(self.eval_only.median());
+        let difference = self
+            .difference_ms
+            .map_or("—".to_owned(), |d| format!("{d:+.0} ms"));
+        let spread = self.speedup_range.map_or(String::new(), |(lo, hi)| {
+            format!(" (runs: {lo:.2}×–{hi:.2}×)")
+        });
         let verdict = |met: Option<bool>| match met {
             Some(true) => "met".to_owned(),
             Some(false) => "**missed**".to_owned(),
@@ -214,12 +233,12 @@ impl MatrixResult {
             &[
                 vec![
                     "parallel ≥ 1.8× faster than sequential on 2 cores".to_owned(),
-                    times(speedup),
+                    format!("{}{spread}", times(speedup)),
                     verdict(speedup.map(|s| s >= 1.8)),
                 ],
                 vec![
                     "second run ≤ 1.1× evaluation alone".to_owned(),
-                    format!("{} ({} more)", times(second), ms(overhead)),
+                    format!("{} ({difference} a run)", times(second)),
                     verdict(second.map(|s| s <= 1.1)),
                 ],
             ],
