@@ -26,21 +26,32 @@ impl crate::flags::Build {
     }
 }
 
-/// Composes the selection into target/dominix/trunks/<name>-<system>
-/// (deleting a flake.lock an earlier build left there, see
-/// [`compose::write_trunk`]) and builds its VM (or toplevel) for `host` with
-/// `nix build --json --no-link <trunk>#<attr> [--dry-run] --override-input
-/// domi-nix <checkout> --no-write-lock-file`: the trunk with today's working
-/// tree, whatever an earlier build locked, on Nix 2.8 and current Nix alike
-/// (why both flags: `dominix::render::current_input_args`). Prints and
-/// returns the out paths.
-pub fn build(
-    sh: &Shell,
+/// What building a selection will do: the trunk to compose, where, and the
+/// installable and arguments of the `nix build` of it.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The host that runs the VM, and the guest system.
+    pub host: String,
+    pub system: dominix::System,
+    /// `hardening+ui`, or `minimal`.
+    pub name: String,
+    /// target/dominix/trunks/<name>-<system>.
+    pub dir: camino::Utf8PathBuf,
+    /// The trunk's flake.nix.
+    pub flake: String,
+    /// The `--features`/`--profile` flags of the selection, for messages.
+    pub flags: String,
+    pub installable: String,
+    pub args: [String; 4],
+}
+
+/// Resolves the selection for `host` and plans its build (nothing written).
+pub fn plan(
     project: &Project,
     select: &Select,
     host: Option<&str>,
-    target: Target,
-) -> Result<Vec<StorePath>> {
+    toplevel: bool,
+) -> Result<Planned> {
     let host = host.map(str::to_owned).unwrap_or_else(nix::host_system);
     let guest = guest_of(&host)?;
     let catalog = project.valid_catalog()?;
@@ -52,7 +63,10 @@ pub fn build(
     let system = compose::system_for(&res);
     if guest != system {
         return Err(Failure::usage(format!(
-            "host {host} runs {guest} guests, but the selection was asked for {system}. Fix: pass `--system {guest}`"
+            "guest {system} on host {host}: domi-nix VMs run the guest of the host's own CPU (QEMU with KVM on \
+             Linux, HVF on macOS), so host {host} runs {guest} guests. A {system} VM needs a host of that CPU: \
+             build and run it there (its system can also be built here with a remote builder of {system}, \
+             nix.conf `builders = ssh-ng://<host> {system}`, README.md \"Builders and caches\"). Fix: pass `--system {guest}`"
         )));
     }
     let name = if res.is_empty() {
@@ -62,14 +76,47 @@ pub fn build(
     };
     let dir = project.target_dir().join(format!("trunks/{name}-{system}"));
     let domi_nix = project.flake_ref();
-    compose::write_trunk(&dir, &compose::render(&res, domi_nix.clone(), select))?;
-    let attr = if target.toplevel {
+    let flake = compose::render(&res, domi_nix.clone(), select);
+    let attr = if toplevel {
         "nixosConfigurations.trunk.config.system.build.toplevel".to_owned()
     } else {
         format!("packages.{host}.vm")
     };
-    let args = dominix::render::current_input_args(&domi_nix);
-    let paths = nix::build(sh, &format!("path:{dir}#{attr}"), args, target.dry_run)?;
+    Ok(Planned {
+        host,
+        system,
+        name,
+        flags: selection.to_flags(),
+        installable: format!("path:{dir}#{attr}"),
+        args: dominix::render::current_input_args(&domi_nix),
+        dir,
+        flake,
+    })
+}
+
+/// Composes the selection into target/dominix/trunks/<name>-<system>
+/// (deleting a flake.lock an earlier build left there, see
+/// [`compose::write_trunk`]) and builds its VM (or toplevel) for `host` with
+/// `nix build --json --no-link … <trunk>#<attr> --override-input domi-nix
+/// <checkout> --no-write-lock-file` (see [`nix::build`]): the trunk with
+/// today's working tree, whatever an earlier build locked, on Nix 2.8 and
+/// current Nix alike (why both flags: `dominix::render::current_input_args`).
+/// Prints and returns the out paths.
+pub fn build(
+    sh: &Shell,
+    project: &Project,
+    select: &Select,
+    host: Option<&str>,
+    target: Target,
+) -> Result<Vec<StorePath>> {
+    let planned = plan(project, select, host, target.toplevel)?;
+    build_planned(sh, &planned, target.dry_run)
+}
+
+/// Builds what [`plan`] planned.
+pub fn build_planned(sh: &Shell, planned: &Planned, dry_run: bool) -> Result<Vec<StorePath>> {
+    compose::write_trunk(&planned.dir, &planned.flake)?;
+    let paths = nix::build(sh, &planned.installable, &planned.args, dry_run)?;
     for path in &paths {
         println!("{}", path.as_str());
     }

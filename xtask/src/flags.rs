@@ -118,12 +118,22 @@ pub enum Cmd {
     /// Build a composed system: its VM (default) or its toplevel.
     Build(Build),
     /// Build and start a VM of a selection (QEMU; KVM or HVF when available).
+    ///
+    /// --memory, --cores, --forward, --ephemeral and --headless go to the VM's start
+    /// script, so they rebuild nothing; --dry-run prints the whole plan and runs nothing.
     Vm(Vm),
     /// Run the NixOS VM tests (`checks.<system>.<feature>`) of features.
     Test(Test),
-    /// Build every feature × system VM-test cell and report.
-    Matrix(Matrix),
-    /// Measure synthetic catalogs of 10 to 1,000 branches (see BENCHMARKS.md).
+    /// Run every feature × system × level cell, in parallel and cache-aware, and report.
+    ///
+    /// Levels: static, module-eval, system-eval, build, vm-test. The offline levels run
+    /// batched; every derivation is evaluated in one Nix and every build handed to one
+    /// `nix build --keep-going`; a cell already built (locally or in a binary cache) is
+    /// `cached`. A cell this machine cannot run is `skipped` with its reason and fix.
+    /// Reports: a table, --json, --junit, --emit github. Ctrl-C stops every Nix process
+    /// and still writes the reports.
+    Matrix(Box<Matrix>),
+    /// Measure synthetic catalogs of 10 to 1,000 branches, and the matrix (see BENCHMARKS.md).
     ///
     /// Each size is a copy of this checkout with N generated branches (chains and diamonds
     /// of `requires`, a dozen contract options each, VM tests) in a temporary directory:
@@ -242,6 +252,69 @@ pub struct Vm {
     /// Host that runs the VM (default: this machine).
     #[arg(long)]
     pub host: Option<String>,
+    /// Memory of the VM: MiB (4096) or with a unit (4G, 512M). Default: 2048.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    pub memory: Option<u64>,
+    /// Virtual CPUs of the VM. Default: 2.
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub cores: Option<usize>,
+    /// Forward a host port to a guest port: HOST:GUEST (TCP), or udp:HOST:GUEST; repeatable.
+    /// The guest's SSH port 22 is forwarded to a free host port unless a forward names it.
+    #[arg(long = "forward", value_name = "HOST:GUEST", value_parser = parse_forward)]
+    pub forwards: Vec<Forward>,
+    /// Keep no disk image: the VM starts fresh and leaves nothing behind (default: its disk
+    /// is kept under target/dominix/vms/<selection>).
+    #[arg(long)]
+    pub ephemeral: bool,
+    /// No display window: the serial console stays in this terminal, SSH is forwarded.
+    #[arg(long)]
+    pub headless: bool,
+    /// Print the compose and build commands and how the VM would be started; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// A port forward of `vm --forward`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forward {
+    pub udp: bool,
+    pub host: u16,
+    pub guest: u16,
+}
+
+/// `HOST:GUEST` or `udp:HOST:GUEST` (`tcp:` may be written too).
+pub fn parse_forward(text: &str) -> Result<Forward, String> {
+    let (udp, ports) = match text.split_once(':') {
+        Some(("udp", rest)) => (true, rest),
+        Some(("tcp", rest)) => (false, rest),
+        _ => (false, text),
+    };
+    let port = |p: &str| p.trim().parse::<u16>().ok().filter(|p| *p > 0);
+    match ports.split_once(':').map(|(h, g)| (port(h), port(g))) {
+        Some((Some(host), Some(guest))) => Ok(Forward { udp, host, guest }),
+        _ => Err(format!(
+            "`{text}` is not a forward: write HOST:GUEST with two ports from 1 to 65535 (e.g. 8080:80, udp:5353:53)"
+        )),
+    }
+}
+
+/// MiB: `4096`, `4096M`, `4G` (also `4GiB`, `512MiB`).
+pub fn parse_memory(text: &str) -> Result<u64, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let lower = lower.trim_end_matches("ib").trim_end_matches('b');
+    let (number, scale) = match lower.strip_suffix('g') {
+        Some(n) => (n, 1024),
+        None => (lower.strip_suffix('m').unwrap_or(lower), 1),
+    };
+    number
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|n| *n >= 128)
+        .ok_or_else(|| {
+            format!("`{text}` is not a memory size of at least 128 MiB (e.g. 4096, 4G, 512M)")
+        })
 }
 
 #[derive(Debug, Args)]
@@ -261,18 +334,88 @@ pub struct Matrix {
     /// Only cells of this system (default: both Linux systems).
     #[arg(long)]
     pub system: Option<System>,
-    /// Write a JSON report here.
+    /// Only these features, comma-separated (default: every feature).
+    #[arg(long, value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Levels, comma-separated: static, module-eval, system-eval, build, vm-test (default:
+    /// all; a cell this machine cannot run is listed `skipped` with its reason and fix).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub levels: Vec<crate::cells::Level>,
+    /// Only the features a change since this git revision can affect (the rule of
+    /// `check --changed-since`: their crate, their `requires` closure, nix-modules/, flake.lock).
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
+    /// Builds Nix runs at once (its `--max-jobs`): a number, or `auto` (one per CPU; the default).
+    #[arg(long, value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<String>,
+    /// Stop a derivation still building after this long (90, 15m, 2h); its cell is `timed-out`
+    /// and the others go on.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub cell_timeout: Option<Duration>,
+    /// Build cells whose outputs are already valid locally or in a binary cache (default:
+    /// such a cell is reported `cached`).
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Write the JSON report here (`-`: to stdout, the table then going to stderr).
     #[arg(long)]
     pub json: Option<Utf8PathBuf>,
     /// Write a JUnit XML report here.
     #[arg(long)]
     pub junit: Option<Utf8PathBuf>,
-    /// Also emit annotations and a step summary for this CI.
+    /// Also emit annotations, folded logs and a step summary for this CI.
     #[arg(long, value_enum)]
     pub emit: Option<Emit>,
-    /// List the cells without building.
+    /// Evaluate every cell's derivation and ask the caches, but build nothing: the report
+    /// lists every cell, its derivation, whether it is cached, and the exact commands.
     #[arg(long)]
     pub dry_run: bool,
+    /// In the report's GitHub matrix (`github.include`), one job per cell instead of one per system.
+    #[arg(long)]
+    pub split: bool,
+    #[command(flatten)]
+    pub nix: NixPassThrough,
+    /// Push the outputs of every cell that passed to this binary cache (`nix copy --to`).
+    #[arg(long, value_name = "STORE-URL")]
+    pub copy_to: Option<String>,
+    /// The cells are the `checks.<system>.<name>` of this flake instead of the catalog's
+    /// features (for tests and `bench`).
+    #[arg(long, hide = true, value_name = "FLAKE")]
+    pub checks_flake: Option<String>,
+    /// One Nix process per cell, one after another (for `bench`: the matrix before it ran in parallel).
+    #[arg(long, hide = true)]
+    pub sequential: bool,
+}
+
+/// Options passed through to Nix as they are.
+#[derive(Debug, Args, Clone, Default)]
+pub struct NixPassThrough {
+    /// Remote build machines, in Nix's `builders` syntax (e.g.
+    /// 'ssh-ng://arm aarch64-linux - 8 1 kvm,nixos-test'); checked before any build.
+    #[arg(long, value_name = "SPEC")]
+    pub builders: Option<String>,
+    /// Build in this store, e.g. ssh-ng://host (evaluation stays local: `--eval-store auto`).
+    #[arg(long, value_name = "STORE-URL")]
+    pub store: Option<String>,
+    /// The store evaluation uses with --store (default: `auto`, the local one).
+    #[arg(long, value_name = "STORE-URL")]
+    pub eval_store: Option<String>,
+    /// Binary caches, space-separated, instead of the configured ones ('' for none).
+    #[arg(long, value_name = "URLS")]
+    pub substituters: Option<String>,
+    /// Keys the caches' signatures are checked with, space-separated.
+    #[arg(long, value_name = "KEYS")]
+    pub trusted_public_keys: Option<String>,
+}
+
+/// `auto` or a count of at least one.
+fn parse_jobs(text: &str) -> Result<String, String> {
+    match text.trim() {
+        "auto" => Ok("auto".to_owned()),
+        n if n.parse::<u32>().is_ok_and(|n| n > 0) => Ok(n.to_owned()),
+        _ => Err(format!(
+            "`{text}` is neither `auto` nor a count of at least 1"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -297,6 +440,10 @@ pub struct Bench {
     /// Keep the generated catalogs (their directories are printed).
     #[arg(long)]
     pub keep: bool,
+    /// Measure only the matrix (parallel against sequential, and a second run against
+    /// evaluation alone, on a flake of tiny derivations), not the synthetic catalogs.
+    #[arg(long)]
+    pub matrix: bool,
 }
 
 /// A count of at least one.
@@ -412,6 +559,38 @@ mod tests {
             "99999999999999999999h",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn forwards_and_memory_sizes() {
+        use super::{Forward, parse_forward, parse_memory};
+        assert_eq!(
+            parse_forward("8080:80"),
+            Ok(Forward {
+                udp: false,
+                host: 8080,
+                guest: 80
+            })
+        );
+        assert_eq!(
+            parse_forward("udp:5353:53"),
+            Ok(Forward {
+                udp: true,
+                host: 5353,
+                guest: 53
+            })
+        );
+        assert_eq!(parse_forward("tcp:2222:22").map(|f| f.udp), Ok(false));
+        for bad in ["80", "0:80", "80:70000", "a:b", "sctp:1:2", ""] {
+            assert!(parse_forward(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_memory("4096"), Ok(4096));
+        assert_eq!(parse_memory("4G"), Ok(4096));
+        assert_eq!(parse_memory("4GiB"), Ok(4096));
+        assert_eq!(parse_memory("512M"), Ok(512));
+        for bad in ["", "64", "lots", "1T", "-1G"] {
+            assert!(parse_memory(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -57,6 +57,7 @@ struct NixConfig {
     features: BTreeSet<String>,
     extra_platforms: BTreeSet<String>,
     builders: Vec<Builder>,
+    substituters: Vec<String>,
 }
 
 /// One remote build machine (`builders`, or the file it names).
@@ -73,6 +74,8 @@ pub struct Probe<'a> {
     forced: bool,
     dev_kvm: bool,
     nix: OnceCell<Option<NixConfig>>,
+    /// Builders given on the command line (`--builders`), besides Nix's own.
+    extra_builders: Option<String>,
 }
 
 impl<'a> Probe<'a> {
@@ -95,7 +98,55 @@ impl<'a> Probe<'a> {
             forced,
             dev_kvm,
             nix: OnceCell::new(),
+            extra_builders: None,
         })
+    }
+
+    /// Counts the machines of a `--builders` spec too.
+    pub fn with_builders(mut self, spec: Option<&str>) -> Probe<'a> {
+        self.extra_builders = spec.map(str::to_owned);
+        self
+    }
+
+    /// Nix's configuration, with the `--builders` machines added.
+    fn config(&self) -> Option<&NixConfig> {
+        self.nix
+            .get_or_init(|| {
+                let mut config = read_nix_config(self.sh)?;
+                if let Some(spec) = &self.extra_builders {
+                    let more = parse_builders(spec, &config.system);
+                    config.builders.extend(more);
+                }
+                Some(config)
+            })
+            .as_ref()
+    }
+
+    /// The remote builders Nix would use for `system` (their URIs); `None`
+    /// when Nix's configuration cannot be read.
+    pub fn builders_for(&self, system: System) -> Option<Vec<String>> {
+        let config = self.config()?;
+        let offer = config
+            .builders
+            .iter()
+            .filter(|b| b.systems.contains(system.as_str()));
+        Some(offer.map(|b| b.uri.clone()).collect())
+    }
+
+    /// The substituters Nix is configured with (empty when it cannot say).
+    pub fn substituters(&self) -> Vec<String> {
+        self.config()
+            .map(|c| c.substituters.clone())
+            .unwrap_or_default()
+    }
+
+    /// `None` when a derivation of `system` can be built here (natively,
+    /// as an extra platform, or on a remote builder); otherwise why not.
+    pub fn skip_build(&self, system: System) -> Option<Skip> {
+        if self.forced || system.as_str() == nix::host_system() {
+            return None;
+        }
+        build_verdict(self.config()?, system.as_str())
     }
 
     /// `None` when a VM test of `system` can run here; otherwise why not.
@@ -103,8 +154,7 @@ impl<'a> Probe<'a> {
         if self.forced || (self.dev_kvm && system.as_str() == nix::host_system()) {
             return None;
         }
-        let config = self.nix.get_or_init(|| read_nix_config(self.sh)).as_ref()?;
-        verdict(config, system.as_str(), self.dev_kvm)
+        verdict(self.config()?, system.as_str(), self.dev_kvm)
     }
 }
 
@@ -169,7 +219,17 @@ fn parse_config(json: &str) -> Option<NixConfig> {
         .and_then(Value::as_str)
         .map(|spec| parse_builders(spec, &system))
         .unwrap_or_default();
+    let substituters = match setting(&json, "substituters") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+        _ => Vec::new(),
+    };
     Some(NixConfig {
+        substituters,
         features: string_set(setting(&json, "system-features")),
         extra_platforms: string_set(setting(&json, "extra-platforms")),
         system,
@@ -213,6 +273,65 @@ fn parse_builders(spec: &str, local_system: &str) -> Vec<Builder> {
         .collect()
 }
 
+/// Checks a `--builders` spec as Nix parses it (a machine per line or `;`,
+/// `@file` for a file of them; at most 8 columns: URI, systems, SSH key,
+/// max jobs and speed factor — whole numbers —, supported and mandatory
+/// features, base64 host key; `-` for a default), so a spec Nix would
+/// reject is reported before any build starts. Nix's own words for the
+/// number columns: "bad machine specification: failed to convert column #N".
+pub fn check_builders(spec: &str) -> std::result::Result<(), String> {
+    let spec = spec.trim();
+    let text = match spec.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file.trim())
+            .map_err(|e| format!("cannot read the machines file {}: {e}", file.trim()))?,
+        None => spec.to_owned(),
+    };
+    for line in text.split([';', '\n']) {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() > 8 {
+            return Err(format!(
+                "bad machine specification `{line}`: {} columns, at most 8 (URI, systems, SSH key, max jobs, \
+                 speed factor, supported features, mandatory features, host key)",
+                fields.len()
+            ));
+        }
+        for (i, what) in [(3, "max jobs"), (4, "speed factor")] {
+            if let Some(value) = fields.get(i).filter(|v| **v != "-")
+                && value.parse::<u32>().is_err()
+            {
+                return Err(format!(
+                    "bad machine specification `{line}`: column {} ({what}) is `{value}`, not a whole number \
+                     (Nix: \"failed to convert column #{i} … to 'unsigned int'\")",
+                    i + 1
+                ));
+            }
+        }
+        if let Some(key) = fields.get(7).filter(|v| **v != "-") {
+            let base64 = key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c));
+            if !base64 {
+                return Err(format!(
+                    "bad machine specification `{line}`: column 8 (the host's public key) is not base64"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The store URI of each machine of a `--builders` spec (for `nix store ping`).
+pub fn builder_uris(spec: &str) -> Vec<String> {
+    parse_builders(spec, "")
+        .into_iter()
+        .map(|b| b.uri)
+        .collect()
+}
+
 fn has_required(features: &BTreeSet<String>) -> bool {
     REQUIRED.iter().all(|f| features.contains(*f))
 }
@@ -221,6 +340,38 @@ fn has_required(features: &BTreeSet<String>) -> bool {
 fn join<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
     let items: Vec<&str> = items.into_iter().map(String::as_str).collect();
     items.join(", ")
+}
+
+/// Whether Nix, configured as `config`, can build a derivation of `system`.
+fn build_verdict(config: &NixConfig, system: &str) -> Option<Skip> {
+    let platform = config.system == system || config.extra_platforms.contains(system);
+    if platform || config.builders.iter().any(|b| b.systems.contains(system)) {
+        return None;
+    }
+    let extra = if config.extra_platforms.is_empty() {
+        "none".to_owned()
+    } else {
+        join(&config.extra_platforms)
+    };
+    let builders = if config.builders.is_empty() {
+        "no remote builder".to_owned()
+    } else {
+        format!(
+            "no remote builder offers {system} (builders: {})",
+            join(config.builders.iter().map(|b| &b.uri))
+        )
+    };
+    Some(Skip {
+        reason: format!(
+            "{system} derivations cannot be built here: this host is {} (extra-platforms: {extra}) and {builders}",
+            config.system
+        ),
+        fix: format!(
+            "add a builder of {system}: `--builders 'ssh-ng://<host> {system}'` for one run, or \
+             `nix.buildMachines` / nix.conf `builders` (README.md, \"Builders and caches\"); on macOS, \
+             nix-darwin's `nix.linux-builder.enable = true`"
+        ),
+    })
 }
 
 /// Whether Nix, configured as `config`, can build a VM test of `system`.
@@ -291,7 +442,25 @@ mod tests {
             features: set(features),
             extra_platforms: set(extra),
             builders: Vec::new(),
+            substituters: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_foreign_system_builds_only_with_a_builder_or_an_extra_platform() {
+        let mut c = config("x86_64-linux", &[], &[]);
+        let skip = build_verdict(&c, "aarch64-linux").expect("skipped");
+        assert!(skip.reason.contains("this host is x86_64-linux"), "{skip}");
+        assert!(
+            skip.fix
+                .contains("--builders 'ssh-ng://<host> aarch64-linux'"),
+            "{skip}"
+        );
+        assert_eq!(build_verdict(&c, "x86_64-linux"), None);
+        c.builders = parse_builders("ssh-ng://arm aarch64-linux", "x86_64-linux");
+        assert_eq!(build_verdict(&c, "aarch64-linux"), None);
+        let emulated = config("x86_64-linux", &[], &["aarch64-linux"]);
+        assert_eq!(build_verdict(&emulated, "aarch64-linux"), None);
     }
 
     #[test]
@@ -300,9 +469,14 @@ mod tests {
           "system": {"value": "x86_64-linux", "defaultValue": "x86_64-linux"},
           "system-features": {"value": ["benchmark", "big-parallel", "kvm", "nixos-test"]},
           "extra-platforms": {"value": ["i686-linux"]},
-          "builders": {"value": "ssh://arm aarch64-linux /k 4 1 kvm,nixos-test - -; ssh://old x86_64-linux"}
+          "builders": {"value": "ssh://arm aarch64-linux /k 4 1 kvm,nixos-test - -; ssh://old x86_64-linux"},
+          "substituters": {"value": ["https://cache.nixos.org/", "file:///srv/cache"]}
         }"#;
         let c = parse_config(json).expect("parses");
+        assert_eq!(
+            c.substituters,
+            ["https://cache.nixos.org/", "file:///srv/cache"]
+        );
         assert_eq!(c.system, "x86_64-linux");
         assert_eq!(
             c.features,
@@ -337,6 +511,23 @@ mod tests {
         assert_eq!(b[0].systems, set(&["aarch64-linux"]));
         assert_eq!(b[0].features, set(&["kvm", "nixos-test"]));
         assert!(parse_builders("@/nonexistent/machines", "x86_64-linux").is_empty());
+    }
+
+    #[test]
+    fn builder_specs_are_checked_as_nix_parses_them() {
+        assert!(check_builders("ssh://arm aarch64-linux /key 4 1 kvm,nixos-test - -").is_ok());
+        assert!(check_builders("ssh-ng://a x86_64-linux; ssh://b aarch64-linux - - -").is_ok());
+        assert!(check_builders("# only a comment").is_ok());
+        let bad = check_builders("ssh://x x86_64-linux - notanumber").expect_err("rejected");
+        assert!(bad.contains("column 4 (max jobs) is `notanumber`"), "{bad}");
+        assert!(check_builders("ssh://x x86_64-linux - 1 fast").is_err());
+        assert!(check_builders("a b c d e f g h i").is_err());
+        assert!(check_builders("ssh://x x86_64-linux - 1 1 - - not~base64").is_err());
+        assert!(check_builders("@/nonexistent/machines").is_err());
+        assert_eq!(
+            builder_uris("ssh://a x; ssh-ng://b y"),
+            ["ssh://a", "ssh-ng://b"]
+        );
     }
 
     #[test]

@@ -14,27 +14,57 @@ pub use dominix_nix::{NixCommand, StorePath};
 /// No extra arguments for [`build`].
 pub const NO_ARGS: [&str; 0] = [];
 
-/// `nix build --json --no-link INSTALLABLE [--dry-run] EXTRA…`; the out
-/// paths. Nix's own progress and errors go straight to the terminal.
+/// `nix build --json --no-link --log-format internal-json -v INSTALLABLE
+/// EXTRA…`, its progress shown (xtask/src/progress.rs); the out paths. A
+/// failed build's last log lines and the `nix log` command are printed.
+/// With `dry_run`, `nix build --json --no-link INSTALLABLE --dry-run EXTRA…`
+/// instead, whose list of what would be built goes straight to the terminal.
 pub fn build<S: AsRef<std::ffi::OsStr>>(
     sh: &Shell,
     installable: &str,
     extra: impl IntoIterator<Item = S>,
     dry_run: bool,
 ) -> Result<Vec<StorePath>> {
-    let stdout = NixCommand::nix("build")
-        .args(["--json", "--no-link", installable])
-        .args(dry_run.then_some("--dry-run"))
-        .args(extra)
-        .current_dir(sh.current_dir())
-        .stderr_to_terminal()
-        .output()
-        .map_err(|e| Failure::new(build_failure(installable, &e)))?
-        .stdout;
+    let command = build_command(installable, extra, dry_run).current_dir(sh.current_dir());
     if dry_run {
+        command
+            .stderr_to_terminal()
+            .output()
+            .map_err(|e| Failure::new(build_failure(installable, &e)))?;
         return Ok(Vec::new());
     }
-    Ok(dominix_nix::out_paths(&stdout)?)
+    let label = installable.rsplit('#').next().unwrap_or(installable);
+    let finished = crate::progress::run(&command, label);
+    let failed = |error: dominix_nix::NixError| {
+        crate::progress::print_failures(&finished.state);
+        Failure::new(build_failure(installable, &error))
+    };
+    match finished.result {
+        Ok(status) if status.success() => Ok(dominix_nix::out_paths(&finished.stdout)?),
+        Ok(status) => Err(failed(dominix_nix::NixError::Failed {
+            command: command.display(),
+            status: status.to_string(),
+            stderr: finished.state.errors().join("\n"),
+        })),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// The command line of [`build`].
+pub fn build_command<S: AsRef<std::ffi::OsStr>>(
+    installable: &str,
+    extra: impl IntoIterator<Item = S>,
+    dry_run: bool,
+) -> NixCommand {
+    let build = NixCommand::nix("build").args(["--json", "--no-link"]);
+    let build = if dry_run {
+        build.args([installable, "--dry-run"])
+    } else {
+        build
+            .args(dominix_nix::builds::PROGRESS_ARGS)
+            .arg(installable)
+    };
+    build.args(extra)
 }
 
 /// What to say when `nix build` fails. Only when Nix ran and failed is its
@@ -79,9 +109,14 @@ fn parse_error(files: &[camino::Utf8PathBuf]) -> Option<String> {
 /// Whether `program --version` runs (for tools other than Nix; Nix itself
 /// is asked with `dominix_nix::available`).
 pub fn available(sh: &Shell, program: &str) -> bool {
+    available_tool(sh.current_dir(), program)
+}
+
+/// [`available`], run in `dir`.
+pub fn available_tool(dir: impl AsRef<std::path::Path>, program: &str) -> bool {
     NixCommand::tool(program)
         .arg("--version")
-        .current_dir(sh.current_dir())
+        .current_dir(dir)
         .run()
         .is_ok_and(|(status, _)| status.success())
 }

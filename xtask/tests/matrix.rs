@@ -67,7 +67,8 @@ fn without_kvm_every_cell_is_skipped_and_the_matrix_exits_0() {
     let junit = reports.path().join("junit.xml");
     let output = fake
         .xtask("0")
-        .args(["matrix", "--json", utf8(&json), "--junit", utf8(&junit)])
+        .args(["matrix", "--levels", "vm-test"])
+        .args(["--json", utf8(&json), "--junit", utf8(&junit)])
         .output()
         .unwrap();
     assert_exit(&output, 0);
@@ -75,7 +76,7 @@ fn without_kvm_every_cell_is_skipped_and_the_matrix_exits_0() {
     let total = features_of("x86_64-linux").len() + features_of("aarch64-linux").len();
     assert_stdout_has(
         &output,
-        &format!("matrix: 0 passed, 0 failed, {total} skipped"),
+        &format!("matrix: 0 passed, 0 cached, 0 failed, 0 timed-out, {total} skipped"),
     );
     assert!(
         fake.built().is_empty(),
@@ -123,7 +124,7 @@ fn without_kvm_every_cell_is_skipped_and_the_matrix_exits_0() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(
         xml.contains(&format!(
-            "tests=\"{total}\" failures=\"0\" skipped=\"{total}\""
+            "tests=\"{total}\" failures=\"0\" errors=\"0\" skipped=\"{total}\""
         )),
         "{xml}"
     );
@@ -142,7 +143,7 @@ fn aarch64_cells_on_an_x86_64_host_are_skipped_while_x86_64_cells_run() {
     let json = reports.path().join("report.json");
     let output = fake
         .xtask("0")
-        .args(["matrix", "--json", utf8(&json)])
+        .args(["matrix", "--levels", "vm-test", "--json", utf8(&json)])
         .output()
         .unwrap();
     assert_exit(&output, 0);
@@ -157,13 +158,13 @@ fn aarch64_cells_on_an_x86_64_host_are_skipped_while_x86_64_cells_run() {
     assert_stdout_has(
         &output,
         &format!(
-            "matrix: {} passed, 0 failed, {} skipped",
+            "matrix: {} passed, 0 cached, 0 failed, 0 timed-out, {} skipped",
             x86.len(),
             arm.len()
         ),
     );
     assert!(
-        stderr(&output).contains("SKIP checks.aarch64-linux."),
+        stderr(&output).contains("SKIP vm-test/aarch64-linux/"),
         "a visible SKIP line: {}",
         stderr(&output)
     );
@@ -190,29 +191,29 @@ fn a_remote_builder_with_kvm_runs_the_aarch64_cells() {
     let config =
         x86_64_with_kvm("ssh://arm-builder aarch64-linux - 4 1 kvm,nixos-test,big-parallel");
     let fake = FakeNix::new(Some(&config), None);
-    let output = fake.run("0", "matrix --system aarch64-linux");
+    let output = fake.run("0", "matrix --levels vm-test --system aarch64-linux");
     assert_exit(&output, 0);
     let want: Vec<String> = features_of("aarch64-linux")
         .iter()
         .map(|f| format!("checks.aarch64-linux.{f}"))
         .collect();
     assert_eq!(fake.built(), want);
-    assert_stdout_has(&output, " 0 failed, 0 skipped");
+    assert_stdout_has(&output, " 0 failed, 0 timed-out, 0 skipped");
 }
 
 #[test]
 fn a_failed_cell_among_skipped_ones_still_exits_1() {
     let fake = FakeNix::new(
         Some(&x86_64_with_kvm("")),
-        Some("#checks.x86_64-linux.hardening"),
+        Some("checks.x86_64-linux.hardening"),
     );
-    let output = fake.run("0", "matrix");
+    let output = fake.run("0", "matrix --levels vm-test");
     assert_exit(&output, 1);
     let arm = features_of("aarch64-linux").len();
     let passed = features_of("x86_64-linux").len() - 1;
     assert_stdout_has(
         &output,
-        &format!("matrix: {passed} passed, 1 failed, {arm} skipped"),
+        &format!("matrix: {passed} passed, 0 cached, 1 failed, 0 timed-out, {arm} skipped"),
     );
 }
 
@@ -258,19 +259,23 @@ fn github_annotations_and_summary_show_skipped_cells() {
     let summary = reports.path().join("summary.md");
     let output = fake
         .xtask("0")
-        .args(["matrix", "--system", "aarch64-linux", "--emit", "github"])
+        .args(["matrix", "--levels", "vm-test", "--system", "aarch64-linux"])
+        .args(["--emit", "github"])
         .env("GITHUB_STEP_SUMMARY", &summary)
         .output()
         .unwrap();
     assert_exit(&output, 0);
     for feature in features_of("aarch64-linux") {
-        let annotation =
-            format!("::warning title=matrix checks.aarch64-linux.{feature} skipped::aarch64-linux");
+        let annotation = format!(
+            "::warning title=matrix vm-test/aarch64-linux/{feature} skipped::aarch64-linux"
+        );
         assert_stdout_has(&output, &annotation);
         assert!(
             std::fs::read_to_string(&summary)
                 .unwrap()
-                .contains(&format!("| aarch64-linux | {feature} | skipped |")),
+                .contains(&format!(
+                    "| vm-test | aarch64-linux | {feature} | skipped |"
+                )),
             "step summary"
         );
     }
@@ -280,7 +285,7 @@ fn github_annotations_and_summary_show_skipped_cells() {
 #[test]
 fn an_unknown_dominix_kvm_value_is_a_usage_error() {
     let fake = FakeNix::new(Some(&x86_64_without_kvm()), None);
-    let output = fake.run("yes", "matrix --system aarch64-linux");
+    let output = fake.run("yes", "matrix --levels vm-test --system aarch64-linux");
     assert_exit(&output, 2);
     assert!(
         stderr(&output).contains("DOMINIX_KVM=1"),

@@ -13,6 +13,9 @@ use common::{
     flake_setting, read_json, root, stderr, stdout, utf8,
 };
 
+/// `nix build` of one installable: with its progress as internal-json
+/// (Nix 2.8 and current Nix both take `--log-format internal-json -v`), or
+/// as a dry run whose list goes straight to the terminal.
 fn build_argv(installable: &str, dry_run: bool) -> Vec<String> {
     let mut argv: Vec<String> = [
         "--extra-experimental-features",
@@ -23,11 +26,20 @@ fn build_argv(installable: &str, dry_run: bool) -> Vec<String> {
     ]
     .map(str::to_owned)
     .to_vec();
-    argv.push(installable.to_owned());
     if dry_run {
-        argv.push("--dry-run".to_owned());
+        argv.extend([installable.to_owned(), "--dry-run".to_owned()]);
+    } else {
+        argv.extend(["--log-format", "internal-json", "-v", installable].map(str::to_owned));
     }
     argv
+}
+
+/// The one argument of a `nix build` call that names a flake attribute.
+fn installable_of(argv: &[String]) -> String {
+    argv.iter()
+        .find(|a| a.contains('#'))
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// `build_argv` of `attr` of a composed trunk: today's domi-nix, no lock written.
@@ -217,11 +229,11 @@ fn the_checkout_is_referred_to_as_a_possibly_shallow_clone() {
     );
 
     let (fake, _) = run("test hardening --system x86_64-linux", 0);
-    let argv = fake.only_call();
+    let installable = installable_of(&fake.only_call());
     assert!(
-        argv[5].starts_with("git+file:///")
-            && argv[5].ends_with("?shallow=1#checks.x86_64-linux.hardening"),
-        "{argv:?}"
+        installable.starts_with("git+file:///")
+            && installable.ends_with("?shallow=1#checks.x86_64-linux.hardening"),
+        "{installable}"
     );
 }
 
@@ -241,115 +253,285 @@ fn test_unknown_feature_is_a_usage_error() {
 }
 
 #[test]
-fn matrix_dry_run_lists_every_cell_without_nix() {
+fn matrix_dry_run_evaluates_every_cell_and_builds_nothing() {
     let fake = FakeNix::new(None, None);
     let reports = tempfile::tempdir().unwrap();
     let json = reports.path().join("matrix.json");
     let junit = reports.path().join("junit.xml");
     let output = fake
         .xtask("1")
-        .args([
-            "matrix",
-            "--dry-run",
-            "--json",
-            utf8(&json),
-            "--junit",
-            utf8(&junit),
-        ])
+        .args(["matrix", "--dry-run", "--levels", "vm-test"])
+        .args(["--json", utf8(&json), "--junit", utf8(&junit)])
         .output()
         .unwrap();
     assert_exit(&output, 0);
     assert!(
-        fake.calls().is_empty(),
-        "a dry run calls no nix: {:?}",
+        fake.builds().is_empty(),
+        "a dry run builds nothing: {:?}",
         fake.calls()
+    );
+    let evals: Vec<Vec<String>> = fake
+        .calls()
+        .into_iter()
+        .filter(|argv| argv.get(2).is_some_and(|a| a == "eval"))
+        .collect();
+    assert_eq!(evals.len(), 1, "every cell in one evaluation: {evals:?}");
+    assert_eq!(
+        evals[0][3..6],
+        ["--json", "--impure", "--expr"],
+        "{evals:?}"
     );
 
     let report = read_json(&json);
     let cells = report["cells"].as_array().unwrap();
-    // Every feature × every Linux system it supports.
+    let mut seen: Vec<(String, String)> = cells
+        .iter()
+        .map(|c| {
+            assert_eq!(c["status"], "listed", "{c}");
+            assert_eq!(c["level"], "vm-test", "{c}");
+            let (system, feature) = (
+                c["system"].as_str().unwrap(),
+                c["feature"].as_str().unwrap(),
+            );
+            assert_eq!(c["attr"], format!("checks.{system}.{feature}"));
+            let name = format!("checks.{system}.{feature}");
+            assert_eq!(c["drv"], format!("{}.drv", FakeNix::out_of(&name)), "{c}");
+            assert_eq!(c["outputs"]["out"], FakeNix::out_of(&name), "{c}");
+            assert!(c["cached"].is_null(), "{c}");
+            (system.to_owned(), feature.to_owned())
+        })
+        .collect();
+    seen.sort();
+    // Every feature × every Linux system it supports: today hardening and ui on both.
     let mut want: Vec<(String, String)> = features()
         .into_iter()
         .flat_map(|(name, systems)| systems.into_iter().map(move |s| (s, name.clone())))
         .filter(|(s, _)| s == "x86_64-linux" || s == "aarch64-linux")
         .collect();
     want.sort();
-    assert!(
-        want.len() >= 4,
-        "hardening and ui on both systems: {want:?}"
-    );
-    assert_eq!(cells.len(), want.len(), "{report}");
-    let mut seen: Vec<(String, String)> = cells
-        .iter()
-        .map(|c| {
-            assert_eq!(c["status"], "listed", "{c}");
-            let (system, feature) = (
-                c["system"].as_str().unwrap(),
-                c["feature"].as_str().unwrap(),
-            );
-            assert_eq!(c["attr"], format!("checks.{system}.{feature}"));
-            (system.to_owned(), feature.to_owned())
-        })
-        .collect();
-    seen.sort();
     assert_eq!(seen, want);
     assert_eq!(
         (report["passed"].as_u64(), report["failed"].as_u64()),
         (Some(0), Some(0)),
         "{report}"
     );
+    // The exact commands: the evaluation, the cache query, and the build
+    // that would run (every derivation in one Nix).
+    let commands: Vec<&str> = report["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    assert!(
+        commands[0].contains(" eval --json --impure --expr "),
+        "{commands:?}"
+    );
+    assert!(
+        commands[1].contains(" path-info --json --no-substitute "),
+        "{commands:?}"
+    );
+    assert!(
+        commands[2].contains(" build --json --no-link --log-format internal-json -v --keep-going --max-jobs auto /nix/store/"),
+        "{commands:?}"
+    );
+    assert_eq!(
+        commands[2].matches(".drv").count(),
+        want.len(),
+        "{commands:?}"
+    );
 
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.starts_with("<?xml"), "{xml}");
-    let n = want.len();
-    assert_eq!(xml.matches("<testcase ").count(), n, "{xml}");
-    assert_eq!(xml.matches("<skipped ").count(), n, "{xml}");
-    assert!(
-        xml.contains(&format!("tests=\"{n}\" failures=\"0\"")),
-        "{xml}"
-    );
+    assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+    assert_eq!(xml.matches("<skipped ").count(), 4, "{xml}");
+    assert!(xml.contains("tests=\"4\" failures=\"0\""), "{xml}");
 }
 
 #[test]
 fn matrix_reports_a_failed_cell_and_exits_1() {
-    let fake = FakeNix::new(None, Some("#checks.x86_64-linux.hardening"));
+    let fake = FakeNix::new(None, Some("checks.x86_64-linux.hardening"));
     let reports = tempfile::tempdir().unwrap();
     let json = reports.path().join("matrix.json");
     let output = fake
         .xtask("1")
-        .args(["matrix", "--system", "x86_64-linux", "--json", utf8(&json)])
+        .args(["matrix", "--levels", "vm-test", "--system", "x86_64-linux"])
+        .args(["--json", utf8(&json)])
         .output()
         .unwrap();
     assert_exit(&output, 1);
-    // Every x86_64-linux cell passes but hardening's.
-    let mut x86: Vec<String> = features()
-        .into_iter()
-        .filter(|(_, systems)| systems.iter().any(|s| s == "x86_64-linux"))
-        .map(|(name, _)| name)
-        .collect();
-    x86.sort();
-    let passed = x86.len() - 1;
-    assert_stdout_has(&output, &format!("matrix: {passed} passed, 1 failed"));
+    assert_stdout_has(&output, "matrix: 1 passed, 0 cached, 1 failed");
 
     let report = read_json(&json);
     assert_eq!(
         (report["passed"].as_u64(), report["failed"].as_u64()),
-        (Some(passed as u64), Some(1)),
+        (Some(1), Some(1)),
         "{report}"
     );
-    let status = |feature: &str| find_by(&report["cells"], "feature", feature)["status"].clone();
-    assert_eq!(status("hardening"), "failed");
-    assert_eq!(status("ui"), "passed");
+    let cell = |feature: &str| find_by(&report["cells"], "feature", feature).clone();
+    assert_eq!(cell("hardening")["status"], "failed");
+    let message = cell("hardening")["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("builder for") && message.contains("checks.x86_64-linux.hardening.drv"),
+        "{message}"
+    );
+    assert_eq!(cell("ui")["status"], "passed");
 
-    let mut installables: Vec<String> = fake.calls().iter().map(|argv| argv[5].clone()).collect();
-    installables.sort();
-    let flake = repo_ref();
-    let want: Vec<String> = x86
+    // Both cells' derivations handed to one Nix, which keeps going past the failure.
+    let builds = fake.builds();
+    assert_eq!(builds.len(), 1, "{builds:?}");
+    let drv = |f: &str| {
+        format!(
+            "{}.drv",
+            FakeNix::out_of(&format!("checks.x86_64-linux.{f}"))
+        )
+    };
+    let mut want: Vec<String> = [
+        "--extra-experimental-features",
+        "nix-command flakes",
+        "build",
+        "--json",
+        "--no-link",
+        "--log-format",
+        "internal-json",
+        "-v",
+        "--keep-going",
+        "--max-jobs",
+        "auto",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    // Nix 2.8 (what the fake says it is) names a derivation's outputs by its bare path.
+    want.extend([drv("hardening"), drv("ui")]);
+    assert_eq!(builds[0], want);
+}
+
+#[test]
+fn vm_dry_run_prints_the_compose_the_build_and_the_start_and_runs_nothing() {
+    let line = "vm --features ui --host x86_64-linux --dry-run --memory 4G --cores 3 \
+                --forward 8080:80 --forward udp:5353:53 --headless";
+    let (fake, output) = run(line, 0);
+    assert!(fake.calls().is_empty(), "nothing runs: {:?}", fake.calls());
+    let trunk = fake.trunk("ui-x86_64-linux");
+    assert!(!trunk.exists(), "nothing is written");
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "cargo xtask compose --features ui --system x86_64-linux --out {}",
+            utf8(&trunk)
+        )
+    );
+    let quoted: Vec<String> = trunk_build_argv(&trunk, "packages.x86_64-linux.vm", false)
         .iter()
-        .map(|f| format!("{flake}#checks.x86_64-linux.{f}"))
+        .map(|w| {
+            if w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-#".contains(c))
+            {
+                w.clone()
+            } else {
+                format!("'{w}'")
+            }
+        })
         .collect();
-    assert_eq!(installables, want);
-    for argv in fake.calls() {
-        assert_eq!(argv, build_argv(&argv[5], false));
-    }
+    assert_eq!(lines[1], format!("nix {}", quoted.join(" ")));
+    let start = lines[2];
+    assert!(start.ends_with(" <out>/bin/run-*-vm"), "{start}");
+    let disk = fake
+        .trunk("x")
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("vms/ui-x86_64-linux/disk.qcow2");
+    assert!(
+        start.starts_with(&format!("NIX_DISK_IMAGE={} ", utf8(&disk))),
+        "{start}"
+    );
+    assert!(
+        start.contains(" QEMU_OPTS='-m 4096 -smp 3 -display none' "),
+        "{start}"
+    );
+    let net = start
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("QEMU_NET_OPTS="))
+        .unwrap();
+    let forwards: Vec<&str> = net.split(',').collect();
+    assert_eq!(
+        forwards[..2],
+        [
+            "hostfwd=tcp:127.0.0.1:8080-:80",
+            "hostfwd=udp:127.0.0.1:5353-:53"
+        ]
+    );
+    let ssh = forwards[2]
+        .strip_prefix("hostfwd=tcp:127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix("-:22"))
+        .unwrap_or_else(|| panic!("SSH forwarded by default: {net}"));
+    assert!(ssh.parse::<u16>().is_ok(), "{net}");
+    assert_stderr_has(&output, &format!("`ssh -p {ssh} domi@127.0.0.1`"));
+
+    // Ephemeral: no disk kept; a forward of port 22 replaces the default one.
+    let (_, output) = run(
+        "vm --features ui --host x86_64-linux --dry-run --ephemeral --forward 2222:22",
+        0,
+    );
+    let text = stdout(&output);
+    assert!(
+        text.contains("QEMU_NET_OPTS=hostfwd=tcp:127.0.0.1:2222-:22 "),
+        "{text}"
+    );
+    assert!(!text.contains("/vms/"), "{text}");
+    assert_stderr_has(&output, "ephemeral: no disk is kept");
+}
+
+#[test]
+fn vm_on_a_mac_looks_for_a_linux_builder_before_building() {
+    let config = |builders: &str| {
+        serde_json::json!({
+            "system": { "value": "aarch64-darwin" },
+            "system-features": { "value": [] },
+            "extra-platforms": { "value": [] },
+            "builders": { "value": builders },
+        })
+        .to_string()
+    };
+    let fake = FakeNix::new(
+        Some(&config(
+            "ssh-ng://builder@linux-builder aarch64-linux /etc/nix/builder_ed25519 4 - kvm,benchmark,big-parallel",
+        )),
+        None,
+    );
+    let output = fake.run("0", "vm --profile minimal --host aarch64-darwin --dry-run");
+    assert_exit(&output, 0);
+    assert_stderr_has(
+        &output,
+        "the aarch64-linux guest builds on nix-darwin's linux-builder (ssh-ng://builder@linux-builder)",
+    );
+
+    let fake = FakeNix::new(Some(&config("")), None);
+    let output = fake.run("0", "vm --profile minimal --host aarch64-darwin");
+    assert_exit(&output, 1);
+    assert_stderr_has(&output, "needs a Linux builder");
+    assert_stderr_has(&output, "`nix.linux-builder.enable = true;`");
+    assert!(
+        fake.builds().is_empty(),
+        "nothing is built: {:?}",
+        fake.calls()
+    );
+}
+
+#[test]
+fn vm_of_a_guest_the_host_cannot_run_says_what_would_be_needed() {
+    let (fake, output) = run(
+        "vm --features ui --host x86_64-linux --system aarch64-linux",
+        2,
+    );
+    assert_stderr_has(&output, "guest aarch64-linux on host x86_64-linux");
+    assert_stderr_has(&output, "remote builder of aarch64-linux");
+    assert_stderr_has(&output, "Fix: pass `--system x86_64-linux`");
+    assert!(fake.calls().is_empty());
 }

@@ -1,9 +1,10 @@
 //! A Nix command line as a value, and running it bounded in time.
 
 use std::ffi::{OsStr, OsString};
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::FEATURES;
@@ -26,6 +27,32 @@ pub fn default_timeout() -> Duration {
     Duration::from_secs(DEFAULT_TIMEOUT_SECS.load(Ordering::Relaxed))
 }
 
+/// The flag that stops every running call: once it is set (by a signal
+/// handler the xtask registers with `signal_hook::flag::register`, say),
+/// each call still running is stopped with its whole process group and
+/// answers [`NixError::Interrupted`], and no new call starts — except those
+/// marked [`NixCommand::uninterruptible`] (short queries that let a partial
+/// report be written).
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    Arc::clone(FLAG.get_or_init(|| Arc::new(AtomicBool::new(false))))
+}
+
+/// Whether [`interrupt_flag`] was set.
+pub fn interrupted() -> bool {
+    interrupt_flag().load(Ordering::Relaxed)
+}
+
+/// What [`NixCommand::run_streaming`] hands its callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream<'a> {
+    /// One line of the call's stderr, without its line end (lossily UTF-8).
+    Line(&'a str),
+    /// Nothing arrived for a while (about a tenth of a second): a chance to
+    /// redraw progress or print a heartbeat.
+    Tick,
+}
+
 /// One Nix call: the program, its arguments (the experimental features
 /// first), how long it may take, and where its stderr goes.
 #[derive(Debug, Clone)]
@@ -35,6 +62,7 @@ pub struct NixCommand {
     timeout: Option<Duration>,
     stderr_to_terminal: bool,
     interactive: bool,
+    interruptible: bool,
     dir: Option<std::path::PathBuf>,
     env: Vec<(OsString, OsString)>,
 }
@@ -69,6 +97,8 @@ pub enum NixError {
         .after.as_secs()
     )]
     TimedOut { command: String, after: Duration },
+    #[error("`{command}` was stopped by an interrupt, with every process it started")]
+    Interrupted { command: String },
     #[error("`{command}` answered something that is not UTF-8")]
     NotUtf8 { command: String },
     #[error(
@@ -112,6 +142,7 @@ impl NixCommand {
             timeout: Some(default_timeout()),
             stderr_to_terminal: false,
             interactive: false,
+            interruptible: true,
             dir: None,
             env: Vec::new(),
         }
@@ -137,6 +168,12 @@ impl NixCommand {
     /// `nix-store …`.
     pub fn store() -> NixCommand {
         NixCommand::new("nix-store")
+    }
+
+    /// `nix-eval-jobs …` (nix-community/nix-eval-jobs, when installed): it
+    /// takes Nix's settings as flags, the experimental features first.
+    pub fn eval_jobs() -> NixCommand {
+        NixCommand::new("nix-eval-jobs")
     }
 
     pub fn arg(self, arg: impl AsRef<OsStr>) -> NixCommand {
@@ -172,6 +209,13 @@ impl NixCommand {
     pub fn interactive(mut self) -> NixCommand {
         self.interactive = true;
         self.timeout = None;
+        self
+    }
+
+    /// Keeps running after an interrupt (see [`interrupt_flag`]): for a short,
+    /// bounded query whose answer a partial report needs.
+    pub fn uninterruptible(mut self) -> NixCommand {
+        self.interruptible = false;
         self
     }
 
@@ -223,17 +267,40 @@ impl NixCommand {
 
     /// Runs the call whatever its exit status; the status and what it printed.
     pub fn run(&self) -> Result<(ExitStatus, Output), NixError> {
+        self.execute(None)
+    }
+
+    /// Runs the call whatever its exit status, handing each line of its
+    /// stderr to `on` as it arrives (and [`Stream::Tick`] when none does),
+    /// on this thread. The timeout and the interrupt flag stop it as they
+    /// stop [`NixCommand::run`]. The returned stderr is empty: every line
+    /// went to `on`.
+    pub fn run_streaming(
+        &self,
+        mut on: impl FnMut(Stream<'_>),
+    ) -> Result<(ExitStatus, Output), NixError> {
+        self.execute(Some(&mut on))
+    }
+
+    fn execute(
+        &self,
+        on: Option<&mut dyn FnMut(Stream<'_>)>,
+    ) -> Result<(ExitStatus, Output), NixError> {
+        if self.interruptible && interrupted() {
+            return Err(self.interrupted());
+        }
         let mut command = Command::new(&self.program);
         command.args(&self.args);
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some(dir) = &self.dir {
             command.current_dir(dir);
         }
+        let streaming = on.is_some() && !self.interactive;
         // An interactive call keeps the terminal's stdin, stdout and stderr
         // (`spawn` inherits them) and its process group.
         if !self.interactive {
             command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(
-                if self.stderr_to_terminal {
+                if self.stderr_to_terminal && !streaming {
                     Stdio::inherit()
                 } else {
                     Stdio::piped()
@@ -249,14 +316,23 @@ impl NixCommand {
             _ => self.spawn_error(e),
         })?;
         let stdout = drain(child.stdout.take());
-        let stderr = drain(child.stderr.take());
-        let status = self.wait(&mut child)?;
+        let (status, stderr) = match on {
+            Some(on) if streaming => {
+                let lines = lines(child.stderr.take());
+                (self.wait(&mut child, Some((&lines, on)))?, Vec::new())
+            }
+            _ => {
+                let stderr = drain(child.stderr.take());
+                let status = self.wait(&mut child, None)?;
+                (status, stderr.join().unwrap_or_default())
+            }
+        };
         let stdout = String::from_utf8(stdout.join().unwrap_or_default()).map_err(|_| {
             NixError::NotUtf8 {
                 command: self.display(),
             }
         })?;
-        let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
+        let stderr = String::from_utf8_lossy(&stderr).into_owned();
         Ok((status, Output { stdout, stderr }))
     }
 
@@ -267,31 +343,111 @@ impl NixCommand {
         }
     }
 
-    fn wait(&self, child: &mut Child) -> Result<ExitStatus, NixError> {
-        let Some(timeout) = self.timeout else {
-            return child.wait().map_err(|e| self.spawn_error(e));
-        };
-        let deadline = Instant::now() + timeout;
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) => return Ok(status),
-                Ok(None) if Instant::now() >= deadline => {
-                    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
-                        let _ =
-                            rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-                    }
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(NixError::TimedOut {
-                        command: self.display(),
-                        after: timeout,
-                    });
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => return Err(self.spawn_error(e)),
-            }
+    fn interrupted(&self) -> NixError {
+        NixError::Interrupted {
+            command: self.display(),
         }
     }
+
+    /// Waits for the child, feeding `stream`'s lines to its callback; stops
+    /// the child's whole process group when the timeout passes or an
+    /// interrupt arrives.
+    fn wait(
+        &self,
+        child: &mut Child,
+        mut stream: Option<Streaming<'_>>,
+    ) -> Result<ExitStatus, NixError> {
+        let deadline = self.timeout.map(|t| Instant::now() + t);
+        // Asked to stop first (TERM to the group): Nix then stops its
+        // builders itself — they run in sessions of their own, out of reach
+        // of the group — and exits. Whatever is left of the group after
+        // that, or after ten seconds, is killed.
+        let stop = |child: &mut Child| {
+            use rustix::process::{Pid, Signal, kill_process_group};
+            if let Some(pid) = Pid::from_raw(child.id() as i32) {
+                let _ = kill_process_group(pid, Signal::TERM);
+                let grace = Instant::now() + Duration::from_secs(10);
+                while Instant::now() < grace && matches!(child.try_wait(), Ok(None)) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let _ = kill_process_group(pid, Signal::KILL);
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        };
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) => {}
+                Err(e) => return Err(self.spawn_error(e)),
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                stop(child);
+                return Err(NixError::TimedOut {
+                    command: self.display(),
+                    after: self.timeout.unwrap_or_default(),
+                });
+            }
+            if self.interruptible && !self.interactive && interrupted() {
+                stop(child);
+                return Err(self.interrupted());
+            }
+            match &mut stream {
+                Some((lines, on)) => feed(lines, &mut **on, Duration::from_millis(100)),
+                None => std::thread::sleep(Duration::from_millis(10)),
+            }
+        };
+        // What the child printed before it exited. A grandchild still
+        // holding the pipe open cannot keep the call alive past its bound.
+        if let Some((lines, on)) = stream {
+            let until = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(5));
+            loop {
+                let left = until.saturating_duration_since(Instant::now());
+                match lines.recv_timeout(left.min(Duration::from_secs(5))) {
+                    Ok(line) => on(Stream::Line(&line)),
+                    Err(_) => break,
+                }
+            }
+        }
+        Ok(status)
+    }
+}
+
+/// The lines of a streaming call's stderr and whom to hand them.
+type Streaming<'a> = (&'a mpsc::Receiver<String>, &'a mut dyn FnMut(Stream<'_>));
+
+/// Hands `on` every line waiting (or one [`Stream::Tick`] after `idle`).
+fn feed(lines: &mpsc::Receiver<String>, on: &mut dyn FnMut(Stream<'_>), idle: Duration) {
+    match lines.recv_timeout(idle) {
+        Ok(line) => {
+            on(Stream::Line(&line));
+            while let Ok(line) = lines.try_recv() {
+                on(Stream::Line(&line));
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => on(Stream::Tick),
+        // The pipe is closed: the child is about to exit.
+        Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(Duration::from_millis(10)),
+    }
+}
+
+/// Reads a pipe line by line on a thread of its own, sending each line.
+fn lines<R: Read + Send + 'static>(pipe: Option<R>) -> mpsc::Receiver<String> {
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        let Some(pipe) = pipe else { return };
+        let mut reader = std::io::BufReader::new(pipe);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_end_matches(['\n', '\r']).to_owned();
+            if send.send(text).is_err() {
+                return;
+            }
+            line.clear();
+        }
+    });
+    receive
 }
 
 /// Reads a pipe to its end on a thread of its own (so neither pipe fills up).
@@ -321,6 +477,23 @@ pub fn available() -> Result<String, NixError> {
     ANSWER.get_or_init(ask_version).clone()
 }
 
+/// Nix's version as (major, minor), from [`available`]: `nix (Nix) 2.8.0`,
+/// `nix (Nix) 2.28.3`, or Lix's `nix (Lix, like Nix) 2.91.1`. `None` when
+/// Nix does not answer.
+pub fn version() -> Option<(u32, u32)> {
+    available().ok().and_then(|v| parse_version(&v))
+}
+
+/// The (major, minor) of a `nix --version` line.
+pub fn parse_version(line: &str) -> Option<(u32, u32)> {
+    let number = line.split_whitespace().last()?;
+    let mut parts = number.split('.').map(|p| {
+        let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<u32>().ok()
+    });
+    Some((parts.next()??, parts.next()??))
+}
+
 fn ask_version() -> Result<String, NixError> {
     let broken = |detail: String| NixError::Broken { detail };
     let out = NixCommand::nix("--version")
@@ -331,7 +504,7 @@ fn ask_version() -> Result<String, NixError> {
             e => broken(e.to_string()),
         })?;
     let version = out.stdout.trim().to_owned();
-    if version.starts_with("nix (Nix) ") {
+    if version.starts_with("nix (") && parse_version(&version).is_some() {
         Ok(version)
     } else {
         Err(broken(format!(
@@ -400,6 +573,37 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_nix_is_asked_first_so_it_can_stop_what_it_started() {
+        // Nix's builders run in sessions of their own: only Nix can stop
+        // them, so it is sent TERM (and given time) before the group is killed.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cleaned = dir.path().join("cleaned");
+        fake_nix(
+            dir.path(),
+            &format!(
+                "trap 'echo yes > {}; exit 1' TERM\nsleep 300 &\nwait",
+                cleaned.display()
+            ),
+        );
+        let started = Instant::now();
+        let err = NixCommand::nix("build")
+            .program_in(dir.path())
+            .timeout(Some(Duration::from_millis(500)))
+            .output()
+            .expect_err("times out");
+        assert!(matches!(err, NixError::TimedOut { .. }), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&cleaned).ok().as_deref(),
+            Some("yes\n"),
+            "the fake got TERM before it was killed"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "it exited at once"
+        );
+    }
+
+    #[test]
     fn a_failing_or_killed_nix_is_a_failure_naming_the_call() {
         let dir = tempfile::tempdir().expect("tempdir");
         fake_nix(dir.path(), "echo 'error: boom' >&2\nexit 1");
@@ -431,6 +635,64 @@ mod tests {
             .expect_err("missing");
         assert!(matches!(err, NixError::NotFound { .. }), "{err}");
         assert!(err.to_string().contains("apt-get install nix-bin"), "{err}");
+    }
+
+    #[test]
+    fn stderr_lines_are_streamed_as_they_come_and_stdout_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fake_nix(
+            dir.path(),
+            "echo one >&2\nprintf 'two\\r\\n' >&2\nsleep 0.3\necho out\nprintf 'no end' >&2",
+        );
+        let started = Instant::now();
+        let mut seen = Vec::new();
+        let mut ticks = 0;
+        let (status, output) = NixCommand::nix("build")
+            .program_in(dir.path())
+            .run_streaming(|event| match event {
+                Stream::Line(line) => seen.push((line.to_owned(), started.elapsed())),
+                Stream::Tick => ticks += 1,
+            })
+            .expect("runs");
+        assert!(status.success());
+        assert_eq!(output.stdout, "out\n");
+        assert_eq!(output.stderr, "", "every line went to the callback");
+        let lines: Vec<&str> = seen.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(lines, ["one", "two", "no end"]);
+        // `one` arrived before the child slept, not when it exited.
+        assert!(seen[0].1 < seen[2].1, "{seen:?}");
+        assert!(ticks > 0, "the 0.3 s pause gave ticks");
+    }
+
+    #[test]
+    fn a_streaming_call_that_hangs_is_stopped_too() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fake_nix(dir.path(), "echo started >&2\nsleep 300");
+        let mut lines = Vec::new();
+        let err = NixCommand::nix("build")
+            .program_in(dir.path())
+            .timeout(Some(Duration::from_millis(400)))
+            .run_streaming(|e| {
+                if let Stream::Line(l) = e {
+                    lines.push(l.to_owned())
+                }
+            })
+            .expect_err("times out");
+        assert!(matches!(err, NixError::TimedOut { .. }), "{err}");
+        assert_eq!(lines, ["started"]);
+    }
+
+    #[test]
+    fn versions_of_nix_and_lix_are_read() {
+        assert_eq!(parse_version("nix (Nix) 2.8.0"), Some((2, 8)));
+        assert_eq!(parse_version("nix (Nix) 2.28.3"), Some((2, 28)));
+        assert_eq!(parse_version("nix (Lix, like Nix) 2.91.1"), Some((2, 91)));
+        assert_eq!(
+            parse_version("nix (Nix) 2.30pre20250101_abc"),
+            Some((2, 30))
+        );
+        assert_eq!(parse_version("hello"), None);
+        assert_eq!(parse_version(""), None);
     }
 
     #[test]

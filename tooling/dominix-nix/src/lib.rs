@@ -11,11 +11,13 @@
 //!
 //! Programs are taken from `PATH`, so tests put a recording `nix` first.
 
+pub mod builds;
 mod command;
 mod store_path;
 
 pub use command::{
-    DEFAULT_TIMEOUT, NixCommand, NixError, Output, available, default_timeout, set_default_timeout,
+    DEFAULT_TIMEOUT, NixCommand, NixError, Output, Stream, available, default_timeout,
+    interrupt_flag, interrupted, parse_version, set_default_timeout, version,
 };
 pub use store_path::{StorePath, StorePathError, out_paths};
 

@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod fake_nix;
+pub mod junit;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
