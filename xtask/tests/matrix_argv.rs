@@ -30,7 +30,15 @@ fn matrix(fake: &FakeNix, args: &[&str]) -> (Output, serde_json::Value) {
     let json = reports.path().join("report.json");
     let output = fake
         .xtask("1")
-        .args(["matrix", "--levels", "vm-test", "--system", "x86_64-linux"])
+        .args([
+            "matrix",
+            "--features",
+            "hardening,ui",
+            "--levels",
+            "vm-test",
+            "--system",
+            "x86_64-linux",
+        ])
         .args(args)
         .args(["--json", utf8(&json)])
         .output()
@@ -248,6 +256,8 @@ fn a_cell_that_does_not_evaluate_fails_alone() {
         .env("FAKE_FAIL_EVAL", "1")
         .args([
             "matrix",
+            "--features",
+            "hardening,ui",
             "--levels",
             "vm-test",
             "--system",
@@ -309,7 +319,15 @@ fn nix_eval_jobs_evaluates_and_answers_the_cache_in_one_pass() {
     let json = reports.path().join("report.json");
     let output = fake
         .xtask("1")
-        .args(["matrix", "--levels", "vm-test", "--json", utf8(&json)])
+        .args([
+            "matrix",
+            "--features",
+            "hardening,ui",
+            "--levels",
+            "vm-test",
+            "--json",
+            utf8(&json),
+        ])
         .output()
         .unwrap();
     assert_exit(&output, 0);
@@ -373,7 +391,16 @@ fn a_dry_run_plans_the_github_jobs_per_system_or_per_cell() {
     let fake = FakeNix::new(None, None);
     let run = |split: bool| -> serde_json::Value {
         let mut cmd = fake.xtask("0");
-        cmd.args(["matrix", "--dry-run", "--levels", "vm-test", "--json", "-"]);
+        cmd.args([
+            "matrix",
+            "--features",
+            "hardening,ui",
+            "--dry-run",
+            "--levels",
+            "vm-test",
+            "--json",
+            "-",
+        ]);
         if split {
             cmd.arg("--split");
         }
@@ -461,7 +488,10 @@ fn changed_since_keeps_the_changed_branches_only() {
         serde_json::json!(["ui"])
     );
     assert!(
-        stderr(&output).contains("changed since HEAD: 1 of 2 branches"),
+        stderr(&output).contains(&format!(
+            "changed since HEAD: 1 of {} branches",
+            common::features().len()
+        )),
         "{}",
         stderr(&output)
     );
