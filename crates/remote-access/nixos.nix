@@ -287,9 +287,20 @@ in {
 
     # Without the sandboxing branch (a hand-written `imports` that misses
     # it), the manifest's assertion names the missing branch.
-    domi-nix = lib.optionalAttrs (options.domi-nix ? sandboxing) {
-      sandboxing.services.${unit}.exceptions = exceptions;
-    };
+    domi-nix =
+      lib.optionalAttrs (options.domi-nix ? sandboxing) {
+        sandboxing.services.${unit}.exceptions = exceptions;
+      }
+      // {
+        # What the domi-nix shell shows the state of.
+        features.remote-access.services = [
+          (
+            if config.services.openssh.startWhenNeeded
+            then "sshd.socket"
+            else "sshd.service"
+          )
+        ];
+      };
 
     assertions =
       [

@@ -723,6 +723,11 @@ fn socket_activation_sandboxes_the_per_connection_unit() {
         .collect();
     assert_eq!(values, exceptions());
     assert_eq!(config["systemd.services"].get("sshd"), None);
+    assert_eq!(
+        config["domi-nix"]["features"]["remote-access"]["services"],
+        json!(["sshd.socket"]),
+        "the shell shows the socket"
+    );
     let mut expected = kept();
     expected.extend(exceptions().into_iter().filter(|(_, v)| !v.is_null()));
     expected.extend(object(json!({
@@ -795,4 +800,5 @@ fn manifest_lists_the_branch() {
     let entry = &manifest["features"]["remote-access"];
     assert_eq!(entry["category"], "services");
     assert_eq!(entry["requires"], json!(["sandboxing"]));
+    assert_eq!(entry["services"], json!(["sshd.service"]), "the unit the shell shows");
 }

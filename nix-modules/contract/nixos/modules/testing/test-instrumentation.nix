@@ -34,5 +34,10 @@ in {
     };
 
     environment.systemPackages = [pkgs.xwininfo];
+
+    # The serial console is the test driver's log and its virtio console
+    # the backdoor: no login prompt on either.
+    systemd.services."serial-getty@${serialDevice}".enable = false;
+    systemd.services."serial-getty@hvc0".enable = false;
   };
 }
