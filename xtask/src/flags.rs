@@ -444,6 +444,11 @@ pub struct Bench {
     /// evaluation alone, on a flake of tiny derivations), not the synthetic catalogs.
     #[arg(long)]
     pub matrix: bool,
+    /// Only the audit and the status service: `audit --profile full`, the sandboxing profile on
+    /// a unit with no exception, `domi-nix-status` under `wrk`, and `check` of this catalog
+    /// against two branches (BENCHMARKS.md's services section).
+    #[arg(long, conflicts_with = "matrix")]
+    pub services: bool,
 }
 
 /// A count of at least one.

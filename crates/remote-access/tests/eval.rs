@@ -800,5 +800,9 @@ fn manifest_lists_the_branch() {
     let entry = &manifest["features"]["remote-access"];
     assert_eq!(entry["category"], "services");
     assert_eq!(entry["requires"], json!(["sandboxing"]));
-    assert_eq!(entry["services"], json!(["sshd.service"]), "the unit the shell shows");
+    assert_eq!(
+        entry["services"],
+        json!(["sshd.service"]),
+        "the unit the shell shows"
+    );
 }
