@@ -506,6 +506,58 @@ fn a_fragment_with_infinite_recursion() {
     );
 }
 
+/// A branch `aa` whose fragment spells its module `spelling` (a definition
+/// of the top level): what no part of domi-nix reads is an error.
+fn fragment_spelling_fails(spelling: &str, says: &[&str]) {
+    if !nix_or_skip("fragments") {
+        return;
+    }
+    let t = Tree::new();
+    t.branch("aa", "aa", VALID_META, &module("aa"));
+    t.write(
+        "crates/aa/feature.nix",
+        &format!("{{...}}: {{\n  {spelling} = ./nixos.nix;\n}}\n"),
+    );
+    run(&t, &["check"], fails(says));
+}
+
+#[test]
+fn a_fragment_in_flake_parts_modules_spelling_is_named() {
+    fragment_spelling_fails(
+        "flake.modules.nixos.aa",
+        &[
+            "crates/aa/feature.nix",
+            "`flake.modules.nixos.aa`",
+            "never reads",
+            "dominix.modules.nixos.aa = ./nixos.nix;",
+        ],
+    );
+}
+
+#[test]
+fn a_fragment_publishing_its_own_nixos_module_is_named() {
+    fragment_spelling_fails(
+        "flake.nixosModules.aa",
+        &[
+            "crates/aa/feature.nix",
+            "`flake.nixosModules`",
+            "dominix.modules.nixos.aa = ./nixos.nix;",
+        ],
+    );
+}
+
+#[test]
+fn a_fragment_defining_another_branchs_module_is_named() {
+    fragment_spelling_fails(
+        "dominix.modules.nixos.hardening",
+        &[
+            "crates/aa/feature.nix",
+            "`dominix.modules.nixos.hardening`",
+            "another branch's name",
+        ],
+    );
+}
+
 #[test]
 fn a_fragment_reading_etc_shadow() {
     fragment_fails(
