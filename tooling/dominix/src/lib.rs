@@ -34,7 +34,8 @@
 //! let catalog = Catalog::discover(root)?.into_valid()?;
 //!
 //! let res = catalog.resolve(&Selection::features(["ui", "hardening"]))?;
-//! assert_eq!(res.names(), ["hardening", "ui"]);
+//! // ui requires packages: the closure, in dependency order.
+//! assert_eq!(res.names(), ["hardening", "packages", "ui"]);
 //!
 //! let flake = dominix::trunk_flake(&res, &RenderOptions {
 //!     flake_ref: "github:o/domi-nix".into(),
