@@ -200,13 +200,17 @@ pub fn parse_line(line: &str) -> Line {
 }
 
 /// `text` without ANSI escape sequences (Nix colours its messages even in
-/// JSON): CSI sequences (`ESC [ … letter`) and any other `ESC x` pair.
+/// JSON): CSI sequences (`ESC [ … letter`) and any other `ESC x` pair; and
+/// without any other control character but newline and tab (a builder that
+/// could not start leaves Nix's binary error record in its log).
 pub fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
         if c != '\u{1b}' {
-            out.push(c);
+            if !c.is_control() || c == '\n' || c == '\t' {
+                out.push(c);
+            }
             continue;
         }
         match chars.next() {
@@ -298,5 +302,9 @@ mod tests {
         );
         assert_eq!(strip_ansi("plain"), "plain");
         assert_eq!(strip_ansi("\u{1b}]8;;http://x\u{7}link"), "link");
+        assert_eq!(
+            strip_ansi("\u{5}\0\0\0Error\0\0D\0executing '/bin/sh'\r\n\tnext"),
+            "ErrorDexecuting '/bin/sh'\n\tnext"
+        );
     }
 }

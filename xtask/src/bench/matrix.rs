@@ -97,6 +97,7 @@ pub fn measure(bin: &Utf8Path, root: &Utf8Path, runs: usize) -> Result<MatrixRes
         .map_err(|e| crate::Failure::new(format!("cannot create {flake_dir}: {e}")))?;
     let matrix = |args: &[&str]| {
         NixCommand::tool(bin.as_str())
+            .env("NIX_CONFIG", dominix_nix::nix_config_with_host_shell())
             .env("DOMINIX_ROOT", root)
             .env("DOMINIX_TARGET_DIR", dir.join("target"))
             .env("DOMINIX_PROGRESS", "off")
